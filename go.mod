@@ -1,0 +1,12 @@
+module zerkalo
+
+go 1.26.0
+
+require (
+	github.com/andybalholm/brotli v1.3.0
+	github.com/klauspost/compress v1.20.4
+	github.com/pelletier/go-toml/v2 v2.4.3
+	golang.org/x/net v0.62.0
+)
+
+require golang.org/x/text v0.44.0 // indirect
