@@ -1,0 +1,233 @@
+// Package proxy is the Zerkalo edge: it admits readers' requests for the
+// mirror's own domains, maps them to origin URLs, fetches from the closed
+// set of origin hosts, and streams the rewritten response back.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"zerkalo/proxy/rewrite"
+)
+
+// Options configures an Edge.
+type Options struct {
+	// Mapper is the mapping between origin URLs and mirror paths.
+	Mapper *rewrite.Mapper
+	// Domains are the mirror host names readers may ask for.
+	Domains []string
+	// Transport fetches from the origin; see NewOriginTransport.
+	Transport http.RoundTripper
+	// Timeout bounds one whole origin fetch of a body that is rewritten.
+	// Bodies passed through untouched (media) are bounded by the reader.
+	Timeout time.Duration
+	// MaxBody is the largest decoded origin body the edge rewrites.
+	MaxBody int64
+	// UserAgent is sent to the origin instead of the reader's.
+	UserAgent string
+	// Logger receives operational logs. It never gets a reader's address.
+	Logger *slog.Logger
+}
+
+// Edge is the mirror's HTTP handler. It is safe for concurrent use.
+type Edge struct {
+	opts    Options
+	domains map[string]bool
+	proxy   *httputil.ReverseProxy
+	cookies *cookieNames
+	log     *slog.Logger
+}
+
+// Default limits, used when Options leaves them zero.
+const (
+	DefaultTimeout = 30 * time.Second
+	DefaultMaxBody = 64 << 20
+)
+
+// New returns an Edge for the options.
+func New(opts Options) (*Edge, error) {
+	if opts.Mapper == nil || opts.Transport == nil {
+		return nil, errors.New("proxy: Mapper and Transport are required")
+	}
+	if len(opts.Domains) == 0 {
+		return nil, errors.New("proxy: no mirror domains")
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = DefaultMaxBody
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	e := &Edge{
+		opts:    opts,
+		domains: make(map[string]bool),
+		cookies: newCookieNames(),
+		log:     opts.Logger,
+	}
+	for _, d := range opts.Domains {
+		e.domains[strings.ToLower(d)] = true
+	}
+	e.proxy = &httputil.ReverseProxy{
+		Rewrite:        e.rewriteRequest,
+		Transport:      opts.Transport,
+		ModifyResponse: e.modifyResponse,
+		ErrorHandler:   e.handleError,
+		ErrorLog:       slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+	}
+	return e, nil
+}
+
+// request is what the edge decided about one reader request; it travels in
+// the request's context from ServeHTTP to the proxy's hooks.
+type request struct {
+	target         *url.URL // the origin URL
+	mirrorHost     string   // the mirror host the reader asked for
+	acceptEncoding string   // the reader's Accept-Encoding
+	cancel         context.CancelCauseFunc
+	deadline       *time.Timer // bounds the fetch of a rewritten body
+}
+
+// errOriginTimeout ends an origin fetch that took longer than
+// Options.Timeout.
+var errOriginTimeout = fmt.Errorf("origin fetch timed out: %w", context.DeadlineExceeded)
+
+type requestKey struct{}
+
+func requestFrom(ctx context.Context) *request {
+	r, _ := ctx.Value(requestKey{}).(*request)
+	return r
+}
+
+// ServeHTTP admits, maps and proxies one reader request.
+func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	host, status, why := e.admit(r)
+	if status != 0 {
+		e.refuse(w, status, why)
+		return
+	}
+	if to, ok := e.scriptRoute(r, host); ok {
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, to, http.StatusTemporaryRedirect)
+		return
+	}
+	path, query, _ := strings.Cut(r.RequestURI, "?")
+	target, err := e.opts.Mapper.ToOrigin(path, query)
+	if err != nil {
+		e.refuse(w, http.StatusNotFound, "no such page on this mirror")
+		return
+	}
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	req := &request{target: target, mirrorHost: host, acceptEncoding: r.Header.Get("Accept-Encoding"), cancel: cancel}
+	e.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, requestKey{}, req)))
+	if req.deadline != nil {
+		req.deadline.Stop()
+	}
+}
+
+// admit decides whether a request may be served at all: a plain method, an
+// origin-form request target, and a Host that is one of the mirror's
+// domains (and, over TLS, the name the reader's TLS handshake asked for).
+func (e *Edge) admit(r *http.Request) (host string, status int, why string) {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodPost:
+	default:
+		return "", http.StatusMethodNotAllowed, "method not allowed"
+	}
+	if !strings.HasPrefix(r.RequestURI, "/") {
+		return "", http.StatusBadRequest, "only origin-form request targets are served"
+	}
+	host = mirrorHost(r.Host)
+	if !e.domains[host] {
+		return "", http.StatusMisdirectedRequest, "unknown host"
+	}
+	if r.TLS != nil && r.TLS.ServerName != "" && !strings.EqualFold(r.TLS.ServerName, host) {
+		return "", http.StatusMisdirectedRequest, "host does not match TLS server name"
+	}
+	if r.Header.Get("Service-Worker") == "script" {
+		// Origin pages register service workers; one installed on the
+		// mirror could serve pages past the rewriter. Refuse them all.
+		return "", http.StatusNotFound, "service workers are not served by this mirror"
+	}
+	return host, 0, ""
+}
+
+// mirrorHost returns the lower-cased host of a Host header, without port
+// and trailing dot.
+func mirrorHost(hostport string) string {
+	h := hostport
+	if host, _, err := net.SplitHostPort(hostport); err == nil {
+		h = host
+	}
+	return strings.TrimSuffix(strings.ToLower(h), ".")
+}
+
+// scriptRoute sends a root-relative request made from a page of a
+// secondary origin host to that host. Scripts of a page served at
+// /_z/www.svoboda.org/... build URLs such as /part/section/1 at run time;
+// they resolve against the mirror's root, which is the primary site. The
+// rewriter writes every static URL of such pages with an explicit prefix,
+// so an unprefixed request whose same-origin Referer is such a page can only
+// come from a script of that page.
+func (e *Edge) scriptRoute(r *http.Request, host string) (string, bool) {
+	if strings.HasPrefix(r.RequestURI, rewrite.HostPrefix) {
+		return "", false
+	}
+	ref, err := url.Parse(r.Header.Get("Referer"))
+	if err != nil || ref.Host == "" || mirrorHost(ref.Host) != host {
+		return "", false
+	}
+	after, ok := strings.CutPrefix(ref.EscapedPath(), rewrite.HostPrefix)
+	if !ok {
+		return "", false
+	}
+	refHost, _, _ := strings.Cut(after, "/")
+	if refHost == e.opts.Mapper.Site() || !e.opts.Mapper.IsOrigin(refHost) {
+		return "", false
+	}
+	return e.opts.Mapper.MirrorRoot(refHost) + r.RequestURI, true
+}
+
+// refuse answers a request the edge will not proxy.
+func (e *Edge) refuse(w http.ResponseWriter, status int, why string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "%d %s: %s\n", status, http.StatusText(status), why)
+}
+
+// handleError answers when the origin could not give a usable response.
+func (e *Edge) handleError(w http.ResponseWriter, r *http.Request, err error) {
+	var away *externalRedirect
+	if errors.As(err, &away) {
+		writeExternalLink(w, away.to)
+		return
+	}
+	timedOut := errors.Is(err, context.DeadlineExceeded) || errors.Is(context.Cause(r.Context()), errOriginTimeout)
+	if !timedOut && r.Context().Err() != nil {
+		return // the reader went away
+	}
+	status := http.StatusBadGateway
+	if timedOut {
+		status = http.StatusGatewayTimeout
+	}
+	target := ""
+	if req := requestFrom(r.Context()); req != nil {
+		target = req.target.Host + req.target.Path
+	}
+	e.log.Warn("origin fetch failed", "origin", target, "status", status, "err", err)
+	e.refuse(w, status, "the origin could not be reached; try again later")
+}

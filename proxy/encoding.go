@@ -1,0 +1,116 @@
+package proxy
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/andybalholm/brotli"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// originAcceptEncoding is what the edge asks the origin for. It decodes all
+// of them before rewriting.
+const originAcceptEncoding = "gzip, br, zstd"
+
+// decodeBody returns a reader of the decoded body for a Content-Encoding
+// value. Only one encoding layer is accepted; anything else is an error so
+// that an undecodable body is never passed to the rewriter as text.
+func decodeBody(body io.Reader, encoding string) (io.ReadCloser, error) {
+	switch strings.ToLower(strings.TrimSpace(encoding)) {
+	case "", "identity":
+		return io.NopCloser(body), nil
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		return zr, nil
+	case "br":
+		return io.NopCloser(brotli.NewReader(body)), nil
+	case "zstd":
+		zr, err := zstd.NewReader(body, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(256<<20))
+		if err != nil {
+			return nil, fmt.Errorf("zstd: %w", err)
+		}
+		return zr.IOReadCloser(), nil
+	}
+	return nil, fmt.Errorf("unsupported content encoding %q", encoding)
+}
+
+// encoder is a compressing writer that can be flushed mid-stream.
+type encoder interface {
+	io.WriteCloser
+	Flush() error
+}
+
+type identityEncoder struct{ io.Writer }
+
+func (identityEncoder) Close() error { return nil }
+func (identityEncoder) Flush() error { return nil }
+
+// newEncoder returns a writer that encodes into w with the named encoding
+// ("br", "gzip" or "" for identity).
+func newEncoder(w io.Writer, encoding string) encoder {
+	switch encoding {
+	case "br":
+		return brotli.NewWriterLevel(w, 4)
+	case "gzip":
+		zw, _ := gzip.NewWriterLevel(w, 5) // level 5 is valid: no error
+		return zw
+	}
+	return identityEncoder{w}
+}
+
+// negotiateEncoding picks the encoding for a reader's Accept-Encoding
+// header: br, then gzip, else identity. An encoding with q=0 is refused.
+func negotiateEncoding(acceptEncoding string) string {
+	var br, gz bool
+	for part := range strings.SplitSeq(acceptEncoding, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if qZero(params) {
+			continue
+		}
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "br":
+			br = true
+		case "gzip", "x-gzip":
+			gz = true
+		case "*":
+			br, gz = true, true
+		}
+	}
+	switch {
+	case br:
+		return "br"
+	case gz:
+		return "gzip"
+	}
+	return ""
+}
+
+// acceptsEncoding reports whether the reader accepts the given encoding.
+func acceptsEncoding(acceptEncoding, encoding string) bool {
+	encoding = strings.ToLower(encoding)
+	for part := range strings.SplitSeq(acceptEncoding, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		name = strings.ToLower(strings.TrimSpace(name))
+		if (name == encoding || name == "*") && !qZero(params) {
+			return true
+		}
+	}
+	return false
+}
+
+func qZero(params string) bool {
+	for p := range strings.SplitSeq(params, ";") {
+		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+		if ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+			q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return err != nil || q == 0
+		}
+	}
+	return false
+}

@@ -1,0 +1,120 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// OriginOptions says how the edge reaches the origin.
+type OriginOptions struct {
+	// Hosts is the closed set of origin hosts; nothing else is ever dialled.
+	IsOrigin func(host string) bool
+	// Resolve pins the address to dial for a host ("*" for every origin
+	// host), like curl's --connect-to. A pinned address is trusted even if
+	// it is private or loopback.
+	Resolve map[string]string
+	// RootCAs verifies the origin's TLS certificate. Nil means the system
+	// roots.
+	RootCAs *x509.CertPool
+	// ConnectTimeout bounds one TCP connect and TLS handshake.
+	ConnectTimeout time.Duration
+	// HeaderTimeout bounds the wait for the origin's response headers.
+	HeaderTimeout time.Duration
+}
+
+// ErrForbiddenHost is returned when something tries to make the edge dial a
+// host outside the origin set.
+var ErrForbiddenHost = errors.New("not an origin host")
+
+// ErrForbiddenAddress is returned when an origin host resolves to a
+// loopback, private, link-local or otherwise non-public address that the
+// operator did not pin.
+var ErrForbiddenAddress = errors.New("origin address is not public")
+
+// NewOriginTransport returns the HTTP transport the edge uses to fetch from
+// the origin. It dials only origin hosts over TLS, follows pins, refuses
+// non-public addresses found through DNS, sends no proxy headers and never
+// uses an environment proxy.
+func NewOriginTransport(o OriginOptions) *http.Transport {
+	d := &originDialer{opts: o}
+	return &http.Transport{
+		Proxy:                 nil,
+		DialContext:           d.DialContext,
+		TLSClientConfig:       &tls.Config{RootCAs: o.RootCAs, MinVersion: tls.VersionTLS12},
+		ForceAttemptHTTP2:     true,
+		TLSHandshakeTimeout:   o.ConnectTimeout,
+		ResponseHeaderTimeout: o.HeaderTimeout,
+		MaxIdleConnsPerHost:   32,
+		IdleConnTimeout:       90 * time.Second,
+		DisableCompression:    true, // the edge asks for and decodes encodings itself
+	}
+}
+
+type originDialer struct {
+	opts OriginOptions
+}
+
+// DialContext dials addr ("host:port") if host is an origin host: to its
+// pinned address if one is configured, else through DNS with every
+// non-public answer refused at connect time.
+func (d *originDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	host = strings.ToLower(host)
+	if d.opts.IsOrigin == nil || !d.opts.IsOrigin(host) {
+		return nil, fmt.Errorf("dial %s: %w", host, ErrForbiddenHost)
+	}
+	dialer := &net.Dialer{Timeout: d.opts.ConnectTimeout, KeepAlive: 30 * time.Second}
+	if pin, ok := d.pin(host); ok {
+		return dialer.DialContext(ctx, network, pin)
+	}
+	dialer.Control = refuseNonPublic
+	conn, err := dialer.DialContext(ctx, network, net.JoinHostPort(host, port))
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", host, err)
+	}
+	return conn, nil
+}
+
+func (d *originDialer) pin(host string) (string, bool) {
+	if a, ok := d.opts.Resolve[host]; ok {
+		return a, true
+	}
+	a, ok := d.opts.Resolve["*"]
+	return a, ok
+}
+
+// refuseNonPublic is a net.Dialer Control function: it runs after DNS, on
+// the address actually being connected to.
+func refuseNonPublic(network, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("%w: %s", ErrForbiddenAddress, address)
+	}
+	if !isPublic(ap.Addr()) {
+		return fmt.Errorf("%w: %s", ErrForbiddenAddress, ap.Addr())
+	}
+	return nil
+}
+
+// sharedAddressSpace is RFC 6598's carrier-grade NAT range.
+var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10")
+
+// isPublic reports whether a is a global unicast address outside every
+// private, loopback, link-local and shared range.
+func isPublic(a netip.Addr) bool {
+	a = a.Unmap()
+	return a.IsGlobalUnicast() && !a.IsPrivate() && !a.IsLoopback() &&
+		!a.IsLinkLocalUnicast() && !sharedAddressSpace.Contains(a)
+}

@@ -1,0 +1,309 @@
+package proxy
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"zerkalo/proxy/rewrite"
+)
+
+// strippedHeaders are origin response headers that reveal the origin's
+// software, point the browser at other hosts, or only make sense on the
+// origin's own domain.
+var strippedHeaders = []string{
+	"Alt-Svc",
+	"Content-Security-Policy",
+	"Content-Security-Policy-Report-Only",
+	"Expect-CT",
+	"NEL",
+	"P3P",
+	"Public-Key-Pins",
+	"Report-To",
+	"Reporting-Endpoints",
+	"Server",
+	"Server-Timing",
+	"Service-Worker-Allowed",
+	"SourceMap",
+	"Strict-Transport-Security",
+	"Via",
+	"X-AspNet-Version",
+	"X-AspNetMvc-Version",
+	"X-Powered-By",
+	"X-SourceMap",
+}
+
+// ContentSecurityPolicy makes the browser itself refuse every host but the
+// mirror, as a backstop for whatever the rewriter did not recognise. It
+// names no host, so one cached body serves every mirror domain.
+const ContentSecurityPolicy = "default-src 'self'; " +
+	"script-src 'self' 'unsafe-inline' 'unsafe-eval'; " +
+	"style-src 'self' 'unsafe-inline'; " +
+	"img-src 'self' data: blob:; " +
+	"media-src 'self' data: blob:; " +
+	"font-src 'self' data:; " +
+	"connect-src 'self'; " +
+	"frame-src 'self'; " +
+	"worker-src 'self' blob:; " +
+	"object-src 'none'; " +
+	"base-uri 'self'; " +
+	"form-action 'self'; " +
+	"frame-ancestors 'self'"
+
+// securityHeaders go on every proxied response.
+var securityHeaders = map[string]string{
+	"Content-Security-Policy": ContentSecurityPolicy,
+	"Referrer-Policy":         "same-origin",
+	"X-Content-Type-Options":  "nosniff",
+	"Permissions-Policy": "accelerometer=(), ambient-light-sensor=(), browsing-topics=(), camera=(), " +
+		"geolocation=(), gyroscope=(), interest-cohort=(), magnetometer=(), microphone=(), payment=(), usb=()",
+}
+
+// externalRedirect is the error modifyResponse returns when the origin
+// redirects outside the origin family: the edge never follows it, it shows
+// the reader a plain link instead.
+type externalRedirect struct{ to string }
+
+func (e *externalRedirect) Error() string { return "redirect outside the origin family" }
+
+// errRangeOfRewritten refuses partial origin responses for bodies the edge
+// must rewrite whole.
+var errRangeOfRewritten = errors.New("origin sent a partial response for a body that must be rewritten")
+
+// modifyResponse applies the edge's policy to an origin response: headers
+// rewritten or stripped, redirects kept inside the mirror, and rewritable
+// bodies decoded, rewritten and re-encoded as they stream.
+func (e *Edge) modifyResponse(resp *http.Response) error {
+	req := requestFrom(resp.Request.Context())
+	doc := rewrite.NewDoc(e.opts.Mapper, req.target)
+	h := resp.Header
+	if loc := h.Get("Location"); loc != "" {
+		if to, ok := e.foreignLocation(req.target, loc); ok {
+			resp.Body.Close()
+			return &externalRedirect{to: to}
+		}
+	}
+	e.cookies.learn(req.target.Host, resp.Cookies())
+	doc.Header(h)
+	for _, k := range strippedHeaders {
+		h.Del(k)
+	}
+	for k, v := range securityHeaders {
+		h.Set(k, v)
+	}
+	kind := rewrite.KindOf(h.Get("Content-Type"))
+	if kind == rewrite.KindFeed {
+		doc.Absolute = "https://" + req.mirrorHost
+		h.Add("Vary", "Host")
+	}
+	if !bodyAllowed(resp) {
+		return nil
+	}
+	if kind == rewrite.KindNone {
+		return e.passBody(resp, req.acceptEncoding)
+	}
+	if resp.StatusCode == http.StatusPartialContent {
+		return errRangeOfRewritten
+	}
+	req.deadline = time.AfterFunc(e.opts.Timeout, func() { req.cancel(errOriginTimeout) })
+	return e.rewriteBody(resp, kind, doc, req.acceptEncoding)
+}
+
+// foreignLocation reports whether a Location header leaves the origin
+// family, and returns the absolute URL it names.
+func (e *Edge) foreignLocation(base *url.URL, loc string) (string, bool) {
+	u, err := base.Parse(strings.TrimSpace(loc))
+	if err != nil {
+		return "", false // left to the rewriter; the browser resolves it on the mirror
+	}
+	if e.opts.Mapper.IsOrigin(u.Host) && (u.Scheme == "https" || u.Scheme == "http") {
+		return "", false
+	}
+	return u.String(), true
+}
+
+// bodyAllowed reports whether the response carries a body to process.
+func bodyAllowed(resp *http.Response) bool {
+	switch {
+	case resp.Request.Method == http.MethodHead,
+		resp.StatusCode == http.StatusNoContent,
+		resp.StatusCode == http.StatusNotModified,
+		resp.StatusCode < 200:
+		return false
+	}
+	return true
+}
+
+// passBody lets a body that needs no rewriting through as it is, decoding
+// it only if the reader does not accept the origin's encoding.
+func (e *Edge) passBody(resp *http.Response, readerAE string) error {
+	ce := resp.Header.Get("Content-Encoding")
+	if ce == "" || acceptsEncoding(readerAE, ce) {
+		return nil
+	}
+	dec, err := decodeBody(resp.Body, ce)
+	if err != nil {
+		return fmt.Errorf("decode %s body: %w", ce, err)
+	}
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{dec, multiCloser{dec, resp.Body}}
+	resp.Header.Del("Content-Encoding")
+	dropLength(resp)
+	return nil
+}
+
+// rewriteBody replaces resp.Body with the rewritten, re-encoded stream. The
+// work runs in a goroutine owned by the new body: it ends when the origin
+// body ends or fails, when the reader goes away (the body is closed), or
+// when the fetch times out.
+func (e *Edge) rewriteBody(resp *http.Response, kind rewrite.Kind, doc *rewrite.Doc, readerAE string) error {
+	ce := resp.Header.Get("Content-Encoding")
+	dec, err := decodeBody(resp.Body, ce)
+	if err != nil {
+		return fmt.Errorf("decode %s body: %w", ce, err)
+	}
+	var src io.Reader = &limitedReader{r: dec, left: e.opts.MaxBody}
+	// TODO(lead): charset decoding with rewrite.DecodeHTML once it lands.
+	enc := negotiateEncoding(readerAE)
+	pr, pw := io.Pipe()
+	origin := resp.Body
+	go func() {
+		err := pipeRewrite(pw, src, kind, doc, enc)
+		dec.Close()
+		origin.Close()
+		pw.CloseWithError(err)
+	}()
+	resp.Body = pr
+	if enc != "" {
+		resp.Header.Set("Content-Encoding", enc)
+	} else {
+		resp.Header.Del("Content-Encoding")
+	}
+	resp.Header.Add("Vary", "Accept-Encoding")
+	dropLength(resp)
+	return nil
+}
+
+// flushEvery is how long rewritten bytes may wait in the edge's buffers
+// before they are pushed to the reader.
+const flushEvery = 50 * time.Millisecond
+
+// pipeRewrite streams src through the rewriter and the encoder into w,
+// flushing at least every flushEvery so the reader sees the page as it
+// arrives.
+func pipeRewrite(w io.Writer, src io.Reader, kind rewrite.Kind, doc *rewrite.Doc, encoding string) error {
+	bw := bufio.NewWriterSize(w, 32<<10)
+	ew := newEncoder(bw, encoding)
+	rw := rewrite.NewWriter(kind, ew, doc)
+	buf := make([]byte, 32<<10)
+	last := time.Now()
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if _, werr := rw.Write(buf[:n]); werr != nil {
+				return werr
+			}
+			if time.Since(last) >= flushEvery {
+				if ferr := flushAll(ew, bw); ferr != nil {
+					return ferr
+				}
+				last = time.Now()
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := rw.Close(); err != nil {
+		return err
+	}
+	if err := ew.Close(); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+func flushAll(ew encoder, bw *bufio.Writer) error {
+	if err := ew.Flush(); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// dropLength marks a response whose body length changed.
+func dropLength(resp *http.Response) {
+	resp.Header.Del("Content-Length")
+	resp.Header.Del("Accept-Ranges")
+	resp.Header.Del("Content-MD5")
+	resp.ContentLength = -1
+	if et := resp.Header.Get("ETag"); et != "" && !strings.HasPrefix(et, "W/") {
+		resp.Header.Set("ETag", "W/"+et)
+	}
+}
+
+// errBodyTooLarge is returned when an origin body is larger than MaxBody.
+var errBodyTooLarge = errors.New("origin body exceeds the configured max_body")
+
+// limitedReader is io.LimitReader that fails instead of ending quietly, so
+// that a body cut at the limit is never served as if it were whole.
+type limitedReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		return 0, errBodyTooLarge
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left+1]
+	}
+	n, err := l.r.Read(p)
+	if int64(n) > l.left {
+		return 0, errBodyTooLarge
+	}
+	l.left -= int64(n)
+	return n, err
+}
+
+type multiCloser []io.Closer
+
+func (m multiCloser) Close() error {
+	var errs []error
+	for _, c := range m {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+var externalLinkPage = template.Must(template.New("external").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><meta name="referrer" content="no-referrer">
+<title>This link leaves the mirror</title></head>
+<body><p>This page has moved to another site, outside this mirror:</p>
+<p><a href="{{.}}" rel="noreferrer noopener">{{.}}</a></p>
+<p>Opening it connects you to that site directly.</p></body></html>
+`))
+
+// writeExternalLink shows the reader a plain link to a URL outside the
+// origin family instead of redirecting there.
+func writeExternalLink(w http.ResponseWriter, to string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	for k, v := range securityHeaders {
+		h.Set(k, v)
+	}
+	w.WriteHeader(http.StatusOK)
+	externalLinkPage.Execute(w, to)
+}
