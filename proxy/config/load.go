@@ -1,0 +1,329 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	toml "github.com/pelletier/go-toml/v2"
+	"github.com/pelletier/go-toml/v2/unstable"
+)
+
+// Error is one problem with a configuration. Load and Validate return one
+// Error, or several joined with errors.Join (one per line, in line order).
+type Error struct {
+	File string // the file, "" when the configuration has none
+	Line int    // 1-based line in File, 0 when no line is responsible
+	Msg  string // what is wrong, usually starting with the key
+}
+
+// Error formats e as "FILE:LINE: MSG", "FILE: MSG" or "MSG".
+func (e *Error) Error() string {
+	switch {
+	case e.File == "":
+		return e.Msg
+	case e.Line == 0:
+		return e.File + ": " + e.Msg
+	}
+	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+}
+
+// typedKeys are the keys of the types Duration and Size, with the kinds of
+// TOML value they accept and what to call them in messages. The decoder
+// would take an integer Duration as nanoseconds, and reports other kinds
+// without a line, so Load checks them first.
+var typedKeys = []struct {
+	key   string
+	kinds []unstable.Kind
+	want  string
+}{
+	{"origin.timeout", []unstable.Kind{unstable.String}, `a duration string like "30s"`},
+	{"origin.connect_timeout", []unstable.Kind{unstable.String}, `a duration string like "10s"`},
+	{"origin.max_body", []unstable.Kind{unstable.String, unstable.Integer}, `a size like "64MiB" or a number of bytes`},
+}
+
+// Load reads the TOML file at path on top of Default and validates the
+// result. Unknown keys, values of the wrong type and invalid values are
+// errors of type *Error, formatted "FILE:LINE: message".
+//
+// When the file does not set origin.hosts, they are DefaultHosts of the
+// file's origin.site. Relative file names in the file are made absolute
+// against the file's folder.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c := Default()
+	c.Path = path
+	// The parser gives the line of every key, for errors. When it fails,
+	// the decoder below says where.
+	lines, kinds, scanErr := scanKeys(data)
+	c.lines = lines
+	if scanErr == nil {
+		if err := c.checkKinds(kinds); err != nil {
+			return nil, err
+		}
+	}
+	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
+		return nil, decodeErrors(path, err)
+	}
+	if scanErr != nil { // not expected: the decoder accepted the same bytes
+		return nil, &Error{File: path, Msg: scanErr.Error()}
+	}
+	if _, ok := lines["origin\x00hosts"]; !ok {
+		c.Origin.Hosts = DefaultHosts(c.Origin.Site)
+	}
+	if err := c.resolvePaths(); err != nil {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// checkKinds checks the kinds of the values of typedKeys.
+func (c *Config) checkKinds(kinds map[string]unstable.Kind) error {
+	var errs []error
+	for _, k := range typedKeys {
+		id := dotID(k.key)
+		if kind, ok := kinds[id]; ok && !slices.Contains(k.kinds, kind) {
+			errs = append(errs, c.errorAt(fmt.Sprintf("%s: want %s, not %s", k.key, k.want, kindName(kind)), id))
+		}
+	}
+	return sortErrors(errs)
+}
+
+// resolvePaths makes the relative file names set in the file absolute
+// against the file's folder.
+func (c *Config) resolvePaths() error {
+	abs, err := filepath.Abs(c.Path)
+	if err != nil {
+		return &Error{File: c.Path, Msg: err.Error()}
+	}
+	dir := filepath.Dir(abs)
+	// The keys that hold file names: state_dir, tls.cert_file,
+	// tls.key_file, origin.ca_file, cache.dir.
+	for _, p := range []*string{&c.StateDir, &c.TLS.CertFile, &c.TLS.KeyFile, &c.Origin.CAFile, &c.Cache.Dir} {
+		// Defaults are absolute, so only names from the file are changed.
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	return nil
+}
+
+// decodeErrors turns an error of the TOML decoder into *Error values.
+func decodeErrors(path string, err error) error {
+	var strict *toml.StrictMissingError
+	if errors.As(err, &strict) {
+		var errs []error
+		for i := range strict.Errors {
+			e := &strict.Errors[i]
+			line, _ := e.Position()
+			what := "key"
+			if strings.Contains(e.Error(), "table") {
+				what = "table"
+			}
+			errs = append(errs, &Error{File: path, Line: line, Msg: fmt.Sprintf("unknown %s %q", what, strings.Join(e.Key(), "."))})
+		}
+		return sortErrors(errs)
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		line, _ := de.Position()
+		msg := strings.TrimPrefix(de.Error(), "toml: ")
+		if len(de.Key()) > 0 {
+			msg = displayKey(de.Key()) + ": " + typeMessage(msg)
+		}
+		return &Error{File: path, Line: line, Msg: msg}
+	}
+	return &Error{File: path, Msg: err.Error()}
+}
+
+var typeErrorRE = regexp.MustCompile(`^cannot decode TOML (\w+(?: \w+)?) into .* of type (\S+)$`)
+
+// typeMessage rewrites the decoder's message about a value of the wrong
+// type in the terms of the file; other messages are kept.
+func typeMessage(msg string) string {
+	m := typeErrorRE.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	want := map[string]string{
+		"string":              "a string",
+		"[]string":            "an array of strings",
+		"map[string]string":   "a table of strings",
+		"config.Duration":     `a duration string like "30s"`,
+		"config.Size":         `a size like "64MiB" or a number of bytes`,
+		"config.TLSConfig":    "a table",
+		"config.OriginConfig": "a table",
+		"config.CacheConfig":  "a table",
+	}[m[2]]
+	if want == "" {
+		return msg
+	}
+	return fmt.Sprintf("want %s, not %s %s", want, article(m[1]), m[1])
+}
+
+func article(s string) string {
+	if strings.ContainsRune("aeiou", rune(s[0])) {
+		return "an"
+	}
+	return "a"
+}
+
+// kindName names a kind of TOML value for messages.
+func kindName(k unstable.Kind) string {
+	switch k {
+	case unstable.Integer:
+		return "an integer"
+	case unstable.Float:
+		return "a float"
+	case unstable.Bool:
+		return "a boolean"
+	case unstable.Array:
+		return "an array"
+	case unstable.InlineTable:
+		return "a table"
+	case unstable.String:
+		return "a string"
+	}
+	return "a date or time"
+}
+
+// sortErrors joins errs ordered by line.
+func sortErrors(errs []error) error {
+	line := func(e error) int {
+		var ce *Error
+		if errors.As(e, &ce) {
+			return ce.Line
+		}
+		return 0
+	}
+	for i := 1; i < len(errs); i++ { // insertion sort: stable, and short lists
+		for j := i; j > 0 && line(errs[j]) < line(errs[j-1]); j-- {
+			errs[j], errs[j-1] = errs[j-1], errs[j]
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// keyID returns the identifier of a key path in Config.lines. Path
+// elements may hold dots (quoted TOML keys such as "www.rferl.org"), so
+// they are joined with NUL. Array elements are the element "[i]".
+func keyID(path ...string) string { return strings.Join(path, "\x00") }
+
+// dotID is keyID for a dotted path of bare keys, such as "origin.timeout".
+func dotID(dotted string) string { return strings.ReplaceAll(dotted, ".", "\x00") }
+
+var bareKey = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// displayKey writes a key path as TOML does, quoting elements that are not
+// bare keys: origin.resolve."www.rferl.org".
+func displayKey(path []string) string {
+	parts := make([]string, len(path))
+	for i, p := range path {
+		if bareKey.MatchString(p) {
+			parts[i] = p
+		} else {
+			parts[i] = fmt.Sprintf("%q", p)
+		}
+	}
+	return strings.Join(parts, ".")
+}
+
+// errorAt returns an *Error for msg on the line of the first of ids that
+// the file sets. With no such key the error has no line.
+func (c *Config) errorAt(msg string, ids ...string) error {
+	e := &Error{File: c.Path, Msg: msg}
+	for _, id := range ids {
+		if l, ok := c.lines[id]; ok {
+			e.Line = l
+			break
+		}
+	}
+	return e
+}
+
+// scanKeys walks the document with the TOML parser and returns the line of
+// every key, table header and array element in it, and the kind of every
+// value, by key identifier (see keyID).
+func scanKeys(data []byte) (map[string]int, map[string]unstable.Kind, error) {
+	s := &scanner{lines: map[string]int{}, kinds: map[string]unstable.Kind{}}
+	s.p.Reset(data)
+	var table []string
+	for s.p.NextExpression() {
+		e := s.p.Expression()
+		switch e.Kind {
+		case unstable.Table, unstable.ArrayTable:
+			table = s.key(nil, e)
+		case unstable.KeyValue:
+			s.value(s.key(table, e), e.Value())
+		}
+	}
+	return s.lines, s.kinds, s.p.Error()
+}
+
+type scanner struct {
+	p     unstable.Parser
+	lines map[string]int
+	kinds map[string]unstable.Kind
+}
+
+// key records the line of the key of a table header or key-value node
+// under prefix, and returns its full path.
+func (s *scanner) key(prefix []string, n *unstable.Node) []string {
+	path := append([]string(nil), prefix...)
+	line := 0
+	it := n.Key()
+	for it.Next() {
+		k := it.Node()
+		path = append(path, string(k.Data))
+		line = s.line(k, line)
+		if _, ok := s.lines[keyID(path...)]; !ok {
+			s.lines[keyID(path...)] = line // parent of a dotted key
+		}
+	}
+	s.lines[keyID(path...)] = line
+	return path
+}
+
+// value records the kind of a value, and the lines of the keys and
+// elements inside it.
+func (s *scanner) value(path []string, v *unstable.Node) {
+	s.kinds[keyID(path...)] = v.Kind
+	line := s.lines[keyID(path...)]
+	it := v.Children()
+	for i := 0; it.Next(); {
+		c := it.Node()
+		if c.Kind == unstable.Comment {
+			continue
+		}
+		switch v.Kind {
+		case unstable.InlineTable: // children are key-values
+			s.value(s.key(path, c), c.Value())
+		case unstable.Array: // children are values
+			p := append(append([]string(nil), path...), fmt.Sprintf("[%d]", i))
+			s.lines[keyID(p...)] = s.line(c, line)
+			s.value(p, c)
+			i++
+		}
+	}
+}
+
+// line returns the line a node starts on, or fallback for nodes without
+// a position in the input (arrays, inline tables).
+func (s *scanner) line(n *unstable.Node, fallback int) int {
+	if n.Raw.Length == 0 || n.Kind == unstable.Array {
+		return fallback
+	}
+	return s.p.Shape(n.Raw).Start.Line
+}

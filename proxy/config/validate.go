@@ -1,0 +1,277 @@
+package config
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"maps"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Validate checks that the configuration makes sense: addresses parse, host
+// names are valid, files exist and hold what they should, durations and
+// sizes are positive. It returns nil or one *Error per problem, joined in
+// line order; for a loaded configuration each names the file and the line
+// of the key at fault. Load calls it.
+func (c *Config) Validate() error {
+	v := &validator{c: c}
+	v.listen()
+	v.domains()
+	v.nonEmpty(c.StateDir, "state_dir")
+	v.logLevel()
+	v.tls()
+	v.origin()
+	v.nonEmpty(c.Cache.Dir, "cache.dir")
+	return sortErrors(v.errs)
+}
+
+// validator collects the problems of one configuration.
+type validator struct {
+	c    *Config
+	errs []error
+}
+
+// add records a problem with the key at id, or, when the file does not set
+// it, with the first of the fallback keys that it sets.
+func (v *validator) add(msg string, ids ...string) {
+	v.errs = append(v.errs, v.c.errorAt(msg, ids...))
+}
+
+func (v *validator) nonEmpty(val, key string) {
+	if val == "" {
+		v.add(key+": must not be empty", dotID(key))
+	}
+}
+
+func (v *validator) listen() {
+	if err := checkHostPort(v.c.Listen, true); err != nil {
+		v.add(fmt.Sprintf("listen: %q: %v", v.c.Listen, err), "listen")
+	}
+}
+
+func (v *validator) domains() {
+	c := v.c
+	if len(c.Domains) == 0 {
+		v.add("domains: at least one mirror domain is needed", "domains")
+	}
+	seen := map[string]bool{}
+	for i, d := range c.Domains {
+		id := keyID("domains", fmt.Sprintf("[%d]", i))
+		if err := checkHostName(d); err != nil {
+			v.add(fmt.Sprintf("domains: %q: %v", d, err), id, "domains")
+		} else if seen[d] {
+			v.add(fmt.Sprintf("domains: %q is listed twice", d), id, "domains")
+		}
+		seen[d] = true
+	}
+}
+
+func (v *validator) logLevel() {
+	switch v.c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		v.add(fmt.Sprintf("log_level: %q is not one of debug, info, warn, error", v.c.LogLevel), "log_level")
+	}
+}
+
+func (v *validator) tls() {
+	t := v.c.TLS
+	switch t.Mode {
+	case "self-signed":
+		return
+	case "files":
+		v.keyPair()
+	case "acme":
+		v.add(`tls.mode "acme" is not supported yet (use "self-signed" or "files")`, dotID("tls.mode"))
+	default:
+		v.add(fmt.Sprintf(`tls.mode: %q is not one of "self-signed", "files"`, t.Mode), dotID("tls.mode"))
+	}
+}
+
+// keyPair checks the certificate and key files of tls.mode "files".
+func (v *validator) keyPair() {
+	t := v.c.TLS
+	cert := v.readFile(t.CertFile, "tls.cert_file")
+	key := v.readFile(t.KeyFile, "tls.key_file")
+	if cert == nil || key == nil {
+		return
+	}
+	if _, err := tls.X509KeyPair(cert, key); err != nil {
+		v.add(fmt.Sprintf("tls.cert_file, tls.key_file: %v", err), dotID("tls.cert_file"), dotID("tls.key_file"), dotID("tls.mode"))
+	}
+}
+
+// readFile reads the file named by key, or records why it cannot. The
+// problem of a missing name is put on tls.mode when the key is not set.
+func (v *validator) readFile(name, key string) []byte {
+	if name == "" {
+		v.add(key+`: must be set for tls.mode "files"`, dotID(key), dotID("tls.mode"))
+		return nil
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		v.add(fmt.Sprintf("%s: %v", key, err), dotID(key))
+		return nil
+	}
+	return b
+}
+
+func (v *validator) origin() {
+	o := v.c.Origin
+	if err := checkHostName(o.Site); err != nil {
+		v.add(fmt.Sprintf("origin.site: %q: %v", o.Site, err), dotID("origin.site"))
+	}
+	for i, h := range o.Hosts {
+		if h == o.Site {
+			continue // checked above
+		}
+		if err := checkHostName(h); err != nil {
+			v.add(fmt.Sprintf("origin.hosts: %q: %v", h, err), keyID("origin", "hosts", fmt.Sprintf("[%d]", i)), dotID("origin.hosts"))
+		}
+	}
+	for i, d := range v.c.Domains {
+		di := keyID("domains", fmt.Sprintf("[%d]", i))
+		if d == o.Site {
+			v.add(fmt.Sprintf("origin.site: %q is also a mirror domain", d), dotID("origin.site"), di, "domains")
+		} else if j := slices.Index(o.Hosts, d); j >= 0 {
+			v.add(fmt.Sprintf("origin.hosts: %q is also a mirror domain", d), keyID("origin", "hosts", fmt.Sprintf("[%d]", j)), dotID("origin.hosts"), di, "domains")
+		}
+	}
+	v.resolve()
+	v.caFile()
+	v.positive("origin.timeout", int64(o.Timeout))
+	v.positive("origin.connect_timeout", int64(o.ConnectTimeout))
+	v.positive("origin.max_body", int64(o.MaxBody))
+	if o.UserAgent == "" || strings.ContainsFunc(o.UserAgent, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		v.add(fmt.Sprintf("origin.user_agent: %q is empty or holds control characters", o.UserAgent), dotID("origin.user_agent"))
+	}
+}
+
+func (v *validator) resolve() {
+	hosts := v.c.Hosts()
+	for _, h := range slices.Sorted(maps.Keys(v.c.Origin.Resolve)) {
+		id := keyID("origin", "resolve", h)
+		name := displayKey([]string{"origin", "resolve", h})
+		if h != "*" && slices.Index(hosts, h) < 0 {
+			v.add(fmt.Sprintf(`%s: %q is not an origin host (origin.site or origin.hosts) or "*"`, name, h), id, dotID("origin.resolve"))
+		}
+		addr := v.c.Origin.Resolve[h]
+		if err := checkHostPort(addr, false); err != nil {
+			v.add(fmt.Sprintf("%s: %q: %v", name, addr, err), id, dotID("origin.resolve"))
+		}
+	}
+}
+
+func (v *validator) caFile() {
+	name := v.c.Origin.CAFile
+	if name == "" {
+		return
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		v.add(fmt.Sprintf("origin.ca_file: %v", err), dotID("origin.ca_file"))
+	} else if !x509.NewCertPool().AppendCertsFromPEM(b) {
+		v.add(fmt.Sprintf("origin.ca_file: %s holds no PEM certificate", name), dotID("origin.ca_file"))
+	}
+}
+
+func (v *validator) positive(key string, n int64) {
+	if n <= 0 {
+		v.add(key+": must be greater than zero", dotID(key))
+	}
+}
+
+// OriginCAs returns the certificate authorities to trust for the origin:
+// the system's, plus those of origin.ca_file when it is set.
+func (c *Config) OriginCAs() (*x509.CertPool, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if c.Origin.CAFile == "" {
+		return pool, nil
+	}
+	b, err := os.ReadFile(c.Origin.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("origin.ca_file: %w", err)
+	}
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("origin.ca_file: %s holds no PEM certificate", c.Origin.CAFile)
+	}
+	return pool, nil
+}
+
+// checkHostPort checks a host:port address with a numeric port. For a
+// listening address the host may be empty (every interface) and the port
+// may be 0 (any free port).
+func checkHostPort(addr string, listen bool) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("not host:port: %w", err)
+	}
+	if host == "" && !listen {
+		return fmt.Errorf("no host")
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 || (n == 0 && !listen) || port[0] == '+' {
+		return fmt.Errorf("invalid port %q", port)
+	}
+	return nil
+}
+
+// checkHostName checks a host name: lower case, no port, no wildcard, no
+// trailing dot, not an IP address, DNS labels of letters, digits and
+// hyphens, and at least two labels unless it is "localhost".
+func checkHostName(h string) error {
+	switch {
+	case h == "":
+		return fmt.Errorf("empty host name")
+	case h == "localhost":
+		return nil
+	case strings.Contains(h, "/"):
+		return fmt.Errorf("a host name, not a URL, is needed")
+	case strings.Contains(h, "*"):
+		return fmt.Errorf("wildcards are not supported")
+	case strings.Contains(h, ":") && net.ParseIP(h) == nil:
+		return fmt.Errorf("a host name, without a port, is needed")
+	case net.ParseIP(h) != nil:
+		return fmt.Errorf("an IP address is not a host name")
+	case strings.ToLower(h) != h:
+		return fmt.Errorf("must be lower case")
+	case strings.HasSuffix(h, "."):
+		return fmt.Errorf("must not end with a dot")
+	case len(h) > 253:
+		return fmt.Errorf("longer than 253 characters")
+	}
+	labels := strings.Split(h, ".")
+	if len(labels) < 2 {
+		return fmt.Errorf("not a fully qualified host name")
+	}
+	for _, l := range labels {
+		if !validLabel(l) {
+			return fmt.Errorf("invalid DNS label %q", l)
+		}
+	}
+	if strings.Trim(labels[len(labels)-1], "0123456789") == "" {
+		return fmt.Errorf("all-numeric top-level label")
+	}
+	return nil
+}
+
+// validLabel reports whether l is a DNS label: 1 to 63 letters, digits and
+// hyphens, not starting or ending with a hyphen.
+func validLabel(l string) bool {
+	if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+		return false
+	}
+	for _, r := range l {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
