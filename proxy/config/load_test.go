@@ -282,6 +282,11 @@ func TestLoadErrors(t *testing.T) {
 		{"negative max body", "[origin]\nmax_body = -5\n", []string{`2: origin.max_body: must be greater than zero`}},
 		{"empty user agent", "[origin]\nuser_agent = \"\"\n", []string{`2: origin.user_agent: "" is empty`}},
 		{"user agent newline", "[origin]\nuser_agent = \"a\\r\\nX-Evil: 1\"\n", []string{`2: origin.user_agent: `}},
+		{"array of tables", "\n[[origin]]\nsite = \"x\"\n", []string{`2: origin: cannot store an array table`}},
+		{"nested array", "domains = [[\"a.test\"]]\n", []string{`1: domains: want a string, not an array`}},
+		{"date as string", "log_level = 2024-01-01\n", []string{`1: log_level: want a string, not a local date`}},
+		{"unknown subtable", "domains = [ # c\n \"a.test\", # d\n \"b.test\" ]\n[tls]\n[tls.extra]\n", []string{`5: unknown table "tls.extra"`}},
+		{"huge integer", "[origin]\nmax_body = 99999999999999999999\n", []string{`2: origin.max_body: `}},
 		{"several, in line order", "[origin]\ntimeout = \"0s\"\n[tls]\nmode = \"acme\"\n[cache]\ndir = \"\"\n", []string{`2: origin.timeout`, `4: tls.mode "acme"`, `6: cache.dir`}},
 	}
 	for _, tt := range tests {
