@@ -54,7 +54,7 @@ func (d *Doc) URL(ref string) string {
 
 func (d *Doc) url(v string) (string, bool) {
 	if n, root, ok := d.originPrefix(v, 0); ok {
-		return d.Absolute + root + pathStart(v[n:]) + v[n:], true
+		return d.Absolute + joinRoot(root, v[n:]) + v[n:], true
 	}
 	if isSlash(v[0]) && (len(v) == 1 || !isSlash(v[1])) {
 		root := d.baseRoot()
@@ -81,7 +81,7 @@ func (d *Doc) url(v string) (string, bool) {
 // recognised and kept. Root-relative paths are left alone, since in free
 // text a leading slash does not mark a URL.
 func (d *Doc) Embedded(s string) string {
-	if !strings.Contains(s, "/") {
+	if !strings.ContainsAny(s, `/\`) {
 		return s
 	}
 	var b strings.Builder
@@ -103,7 +103,7 @@ func (d *Doc) Embedded(s string) string {
 		b.WriteString(s[last:i])
 		rest := s[i+n:]
 		b.WriteString(d.Absolute)
-		root += pathStart(rest)
+		root = joinRoot(root, rest)
 		if strings.Contains(s[i:i+n], `\/`) {
 			root = strings.ReplaceAll(root, "/", `\/`)
 		}
@@ -182,13 +182,20 @@ func skipSlashPair(s string, j int) (int, bool) {
 	return j, true
 }
 
-// pathStart returns "/" when the text after a host does not start a path,
-// so that "https://host?q" becomes "/?q" and "https://host" becomes "/".
-func pathStart(rest string) string {
-	if rest == "" || (rest[0] != '/' && rest[0] != '\\') {
-		return "/"
+// joinRoot returns what stands for "scheme://host" in a mirror path, given
+// the mirror root of the host and the text after it: the root, plus "/"
+// when rest does not start a path, so that "https://host?q" becomes "/?q"
+// and "https://host" becomes "/". When rest starts with two slashes and
+// the root is empty, it adds "/." so that "https://site//other.host/x" does
+// not become the protocol-relative "//other.host/x".
+func joinRoot(root, rest string) string {
+	if rest == "" || !isSlash(rest[0]) {
+		return root + "/"
 	}
-	return ""
+	if _, ok := skipSlashPair(rest, 0); ok && root == "" {
+		return "/."
+	}
+	return root
 }
 
 func hasFoldPrefix(s, prefix string) bool {

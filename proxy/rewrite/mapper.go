@@ -97,7 +97,11 @@ func (m *Mapper) MirrorPath(u *url.URL) (string, bool) {
 	if p == "" {
 		p = "/"
 	}
-	s := m.MirrorRoot(host) + p
+	root := m.MirrorRoot(host)
+	if root == "" && strings.HasPrefix(p, "//") {
+		root = "/." // not the protocol-relative "//other.host"
+	}
+	s := root + p
 	if u.RawQuery != "" || u.ForceQuery {
 		s += "?" + u.RawQuery
 	}

@@ -12,9 +12,6 @@ func NewHTMLWriter(w io.Writer, d *Doc) io.WriteCloser { return nopCloser{w} }
 // NewCSSWriter is a stub.
 func NewCSSWriter(w io.Writer, d *Doc) io.WriteCloser { return nopCloser{w} }
 
-// NewJSWriter is a stub.
-func NewJSWriter(w io.Writer, d *Doc) io.WriteCloser { return nopCloser{w} }
-
 // NewXMLWriter is a stub.
 func NewXMLWriter(w io.Writer, d *Doc) io.WriteCloser { return nopCloser{w} }
 
@@ -23,9 +20,6 @@ func NewM3U8Writer(w io.Writer, d *Doc) io.WriteCloser { return nopCloser{w} }
 
 // CSS is a stub: it rewrites a CSS fragment such as a style attribute.
 func (d *Doc) CSS(s string) string { return s }
-
-// JS is a stub: it rewrites a small script such as an event handler attribute.
-func (d *Doc) JS(s string) string { return s }
 
 // Srcset is a stub: it rewrites a srcset attribute value.
 func (d *Doc) Srcset(s string) string { return s }
