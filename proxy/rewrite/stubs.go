@@ -6,9 +6,6 @@ package rewrite
 
 import "io"
 
-// NewHTMLWriter is a stub.
-func NewHTMLWriter(w io.Writer, d *Doc) io.WriteCloser { return nopCloser{w} }
-
 // NewCSSWriter is a stub.
 func NewCSSWriter(w io.Writer, d *Doc) io.WriteCloser { return nopCloser{w} }
 

@@ -1,0 +1,280 @@
+package rewrite
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+
+	"golang.org/x/net/html"
+)
+
+// MaxHTMLToken is the largest single token (a tag, a comment, a run of
+// text) the HTML rewriter holds in memory. The content of <script> and
+// <style> elements is streamed and has no such limit.
+const MaxHTMLToken = 1 << 20
+
+// maxHTMLDepth bounds HTML nested in HTML (template scripts, srcdoc).
+const maxHTMLDepth = 4
+
+// ErrHTMLTokenTooLarge is returned (wrapped) when a single token exceeds
+// MaxHTMLToken. The document cannot be rewritten safely and must not be
+// served.
+var ErrHTMLTokenTooLarge = html.ErrBufferExceeded
+
+// RewriteHTML copies the HTML document src to dst, rewriting every
+// origin-family URL for the mirror as described by d. Tokens that need no
+// change are copied byte for byte; text is never changed. Memory stays
+// bounded whatever the size of the document (see MaxHTMLToken). Output is
+// flushed to dst whenever src would be read, so a slow origin still
+// streams.
+func RewriteHTML(dst io.Writer, src io.Reader, d *Doc) error {
+	out := bufio.NewWriterSize(dst, 32<<10)
+	s := &source{r: src, out: out}
+	err := newHTMLRewriter(out, d, 0).run(s)
+	if ferr := out.Flush(); err == nil && ferr != nil {
+		err = fmt.Errorf("rewrite html: %w", ferr)
+	}
+	return err
+}
+
+// NewHTMLWriter returns a streaming HTML rewriter that writes the rewritten
+// document to w. It runs RewriteHTML in a goroutine fed by the writes;
+// Close must be called to end that goroutine. Close flushes the output and
+// returns the first error, but does not close w. After an error, Write
+// returns it.
+func NewHTMLWriter(w io.Writer, d *Doc) io.WriteCloser {
+	pr, pw := io.Pipe()
+	hw := &htmlWriter{pw: pw, done: make(chan struct{})}
+	go func() {
+		defer close(hw.done)
+		hw.err = RewriteHTML(w, pr, d)
+		if hw.err != nil {
+			pr.CloseWithError(hw.err)
+		} else {
+			pr.CloseWithError(errWriterDone)
+		}
+	}()
+	return hw
+}
+
+var errWriterDone = errors.New("rewrite html: write after end of document")
+
+type htmlWriter struct {
+	pw   *io.PipeWriter
+	done chan struct{}
+	err  error // set by the goroutine before done is closed
+}
+
+func (hw *htmlWriter) Write(p []byte) (int, error) {
+	n, err := hw.pw.Write(p)
+	if err != nil && err != io.ErrClosedPipe {
+		<-hw.done
+		if hw.err != nil {
+			err = hw.err
+		}
+	}
+	return n, err
+}
+
+func (hw *htmlWriter) Close() error {
+	hw.pw.Close()
+	<-hw.done
+	return hw.err
+}
+
+// rawKind says how the content of an element the tokenizer reads as raw
+// text is handled.
+type rawKind uint8
+
+const (
+	rawNone      rawKind = iota // not a raw-text element, or left to the tokenizer
+	rawJS                       // script: JavaScript or JSON
+	rawCSS                      // style
+	rawHTML                     // script holding an HTML template
+	rawOther                    // script of another type: Embedded
+	rawPlaintext                // plaintext: the rest of the document as is
+)
+
+// htmlRewriter rewrites one HTML document (or a document nested in one).
+type htmlRewriter struct {
+	out     *bufio.Writer
+	d       *Doc
+	root    string // d.baseRoot(), cached
+	baseSet bool   // a <base href> was seen
+	depth   int
+
+	z        *html.Tokenizer
+	nTagAttr int // TagAttr calls made on the current tag
+	attrs    []attr
+	tag      tagInfo
+}
+
+func newHTMLRewriter(out *bufio.Writer, d *Doc, depth int) *htmlRewriter {
+	return &htmlRewriter{out: out, d: d, root: d.baseRoot(), depth: depth}
+}
+
+// run rewrites the document read from s. Each raw-text element (script,
+// style) is streamed past the tokenizer, and a fresh tokenizer continues
+// after it.
+func (r *htmlRewriter) run(s *source) error {
+	for {
+		z := html.NewTokenizer(s)
+		z.SetMaxBuf(MaxHTMLToken)
+		r.z = z
+		kind, err := r.tokens()
+		if err != nil || kind == rawNone {
+			return err
+		}
+		s.unread(z.Buffered())
+		r.z = nil
+		if err := r.rawText(s, kind); err != nil {
+			return err
+		}
+	}
+}
+
+// tokens copies and rewrites tokens until the end of the document or the
+// start of a raw-text element that needs streaming.
+func (r *htmlRewriter) tokens() (rawKind, error) {
+	z := r.z
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			if err := z.Err(); err != io.EOF {
+				return rawNone, fmt.Errorf("rewrite html: %w", err)
+			}
+			r.out.Write(z.Raw()) // an unfinished tag at the end
+			return rawNone, nil
+		case html.StartTagToken, html.SelfClosingTagToken:
+			kind, err := r.startTag(z.Raw())
+			if err != nil || kind != rawNone {
+				return kind, err
+			}
+		case html.CommentToken:
+			r.writeEmbedded(z.Raw())
+		default:
+			r.out.Write(z.Raw())
+		}
+	}
+}
+
+// rawText streams the content of a script, style or plaintext element.
+func (r *htmlRewriter) rawText(s *source, kind rawKind) error {
+	if kind == rawPlaintext {
+		_, err := io.Copy(r.out, s)
+		return wrapRead(err)
+	}
+	tag := "script"
+	if kind == rawCSS {
+		tag = "style"
+	}
+	rt := &rawTextReader{s: s, tag: tag}
+	if kind == rawHTML && r.depth < maxHTMLDepth {
+		nested := newHTMLRewriter(r.out, r.d, r.depth+1)
+		return nested.run(&source{r: rt})
+	}
+	var w io.WriteCloser
+	switch kind {
+	case rawJS:
+		w = NewJSWriter(r.out, r.d)
+	case rawCSS:
+		w = NewCSSWriter(r.out, r.d)
+	default:
+		w = &embeddedWriter{w: r.out, d: r.d}
+	}
+	_, err := rt.WriteTo(w)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	return wrapRead(err)
+}
+
+func wrapRead(err error) error {
+	if err != nil {
+		return fmt.Errorf("rewrite html: %w", err)
+	}
+	return nil
+}
+
+// writeEmbedded writes b with the origin URLs in it rewritten.
+func (r *htmlRewriter) writeEmbedded(b []byte) {
+	if bytes.IndexByte(b, '/') < 0 {
+		r.out.Write(b)
+		return
+	}
+	r.out.WriteString(r.d.Embedded(string(b)))
+}
+
+// setBase makes the document's URLs resolve against the first <base href>,
+// when it names an origin URL. The caller's Doc is not changed.
+func (r *htmlRewriter) setBase(href string) {
+	r.baseSet = true
+	ref, err := url.Parse(strings.TrimSpace(href))
+	if err != nil {
+		return
+	}
+	u := r.d.Base.ResolveReference(ref)
+	if (u.Scheme != "http" && u.Scheme != "https") || !r.d.Mapper.IsOrigin(u.Host) {
+		return
+	}
+	d := *r.d
+	d.Base = u
+	r.d = &d
+	r.root = d.baseRoot()
+}
+
+// rewriteHTMLString rewrites an HTML document held in a string, such as an
+// iframe's srcdoc.
+func (r *htmlRewriter) rewriteHTMLString(v string) (string, error) {
+	if r.depth >= maxHTMLDepth {
+		return r.d.Embedded(v), nil
+	}
+	var b strings.Builder
+	out := bufio.NewWriterSize(&b, 4096)
+	err := newHTMLRewriter(out, r.d, r.depth+1).run(&source{r: strings.NewReader(v)})
+	if err != nil {
+		return "", err
+	}
+	if err := out.Flush(); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// embeddedWriter applies Doc.Embedded to a stream, cutting it only at
+// bytes that cannot be part of a URL.
+type embeddedWriter struct {
+	w   io.Writer
+	d   *Doc
+	buf []byte
+}
+
+func (e *embeddedWriter) Write(p []byte) (int, error) {
+	e.buf = append(e.buf, p...)
+	if len(e.buf) < 32<<10 {
+		return len(p), nil
+	}
+	cut := bytes.LastIndexAny(e.buf, " \t\r\n\"'<>")
+	if cut < 0 && len(e.buf) < MaxHTMLToken {
+		return len(p), nil
+	}
+	if cut < 0 {
+		cut = len(e.buf) - 1
+	}
+	if err := e.flush(cut + 1); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (e *embeddedWriter) flush(n int) error {
+	_, err := io.WriteString(e.w, e.d.Embedded(string(e.buf[:n])))
+	e.buf = e.buf[:copy(e.buf, e.buf[n:])]
+	return err
+}
+
+func (e *embeddedWriter) Close() error { return e.flush(len(e.buf)) }

@@ -1,0 +1,681 @@
+package rewrite
+
+import (
+	"bufio"
+	"bytes"
+	"strings"
+)
+
+// attr is one attribute of a start tag, as spans of the tag's raw bytes.
+// The spans follow golang.org/x/net/html's tokenizer exactly, so that the
+// tokenizer's TagAttr can unescape a value when it holds character
+// references.
+type attr struct {
+	k0, k1 int  // key
+	v0, v1 int  // value, without quotes
+	quote  byte // '"', '\'' or 0
+	saved  int  // index among the tokenizer's attributes, -1 if it dropped it
+	kind   attrKind
+	edit   uint8 // editNone, editSet or editDrop
+	val    string
+}
+
+const (
+	editNone uint8 = iota
+	editSet
+	editDrop
+)
+
+// attrKind says how an attribute's value is rewritten.
+type attrKind uint8
+
+const (
+	attrNone      attrKind = iota
+	attrURL                // one URL
+	attrURLList            // URLs separated by white space (ping, archive)
+	attrSrcset             // srcset syntax
+	attrCSS                // a style declaration list
+	attrJS                 // an event handler
+	attrEmbedded           // free text that may hold absolute URLs
+	attrData               // data-*: a URL when it looks like one, else free text
+	attrSrcdoc             // an HTML document
+	attrContent            // meta content: depends on the other attributes
+	attrIntegrity          // dropped when the resource is rewritten
+	attrBase               // base href
+)
+
+// tagInfo is what a start tag's attributes say about the element.
+type tagInfo struct {
+	name      string // lower case when it matters to the rewriter, else ""
+	metaURL   bool   // meta whose content is a URL (og:image, ...)
+	refresh   bool   // meta http-equiv=refresh
+	scriptTyp []byte // the raw type attribute of a script
+	hasType   bool
+	res       int // index of the src/href of a script or link, -1 if none
+	integrity int // index of the integrity attribute, -1 if none
+}
+
+// startTag writes a start tag, rewritten if any attribute changes, and
+// says how the element's content is to be read.
+func (r *htmlRewriter) startTag(raw []byte) (rawKind, error) {
+	name, i := tagName(raw)
+	r.tag = tagInfo{name: knownTag(name), res: -1, integrity: -1}
+	if i >= len(raw)-1 {
+		r.out.Write(raw) // no attributes
+		return r.contentKind(), nil
+	}
+	r.scanAttrs(raw, i)
+	r.nTagAttr = 0
+	changed := false
+	for k := range r.attrs {
+		a := &r.attrs[k]
+		if a.kind == attrNone || a.saved < 0 {
+			continue
+		}
+		if err := r.rewriteAttr(raw, a); err != nil {
+			return rawNone, err
+		}
+		if a.edit != editNone {
+			changed = true
+		}
+	}
+	if t := &r.tag; t.integrity >= 0 && t.res >= 0 && !r.foreign(raw, &r.attrs[t.res]) {
+		r.attrs[t.integrity].edit = editDrop
+		changed = true
+	}
+	if changed {
+		r.writeTag(raw)
+	} else {
+		r.out.Write(raw)
+	}
+	return r.contentKind(), nil
+}
+
+// contentKind says how the content of the current start tag's element is
+// read.
+func (r *htmlRewriter) contentKind() rawKind {
+	switch r.tag.name {
+	case "script":
+		return scriptKind(r.tag.scriptTyp, r.tag.hasType)
+	case "style":
+		return rawCSS
+	case "plaintext":
+		return rawPlaintext
+	case "noscript":
+		// Trackers hide in noscript; read its content as HTML, as a
+		// browser without scripts does.
+		r.z.NextIsNotRawText()
+	}
+	return rawNone
+}
+
+// scriptKind classifies a script by its type attribute.
+func scriptKind(typ []byte, hasType bool) rawKind {
+	t := strings.ToLower(strings.TrimSpace(string(typ)))
+	if i := strings.IndexByte(t, ';'); i >= 0 {
+		t = strings.TrimSpace(t[:i])
+	}
+	if !hasType || t == "" {
+		return rawJS
+	}
+	switch t {
+	case "module", "importmap", "speculationrules",
+		"text/javascript", "application/javascript", "application/x-javascript",
+		"text/ecmascript", "application/ecmascript", "text/x-javascript",
+		"text/x-ecmascript", "text/jscript", "text/livescript", "text/babel",
+		"application/json", "application/ld+json", "text/json":
+		return rawJS
+	case "text/html", "text/template", "text/x-template", "text/ng-template",
+		"text/x-handlebars-template", "text/x-handlebars", "text/x-jquery-tmpl",
+		"text/x-kendo-template", "text/x-underscore-template", "text/x-mustache":
+		return rawHTML
+	}
+	if strings.HasPrefix(t, "text/javascript") || strings.HasSuffix(t, "+json") {
+		return rawJS
+	}
+	return rawOther
+}
+
+// tagName returns the name of the tag in raw ("<name ...>") and the offset
+// after it, as the tokenizer reads it.
+func tagName(raw []byte) ([]byte, int) {
+	for i := 2; i < len(raw); i++ {
+		switch raw[i] {
+		case ' ', '\n', '\r', '\t', '\f':
+			return raw[1:i], i + 1
+		case '/', '>':
+			return raw[1:i], i
+		}
+	}
+	return raw[1:], len(raw)
+}
+
+// knownTag returns the lower-case name of the tags the rewriter treats
+// specially, and "" for the others, without allocating.
+func knownTag(name []byte) string {
+	if len(name) > 9 {
+		return ""
+	}
+	var b [9]byte
+	for i, c := range name {
+		b[i] = lowerASCII(c)
+	}
+	switch s := string(b[:len(name)]); s {
+	case "a", "img", "link", "script", "style", "meta", "base", "iframe",
+		"object", "noscript", "plaintext", "form", "embed", "source", "video",
+		"audio", "input", "param", "area", "frame", "track", "image", "use":
+		return s
+	}
+	return ""
+}
+
+// scanAttrs fills r.attrs from the raw tag, starting at offset i, the way
+// the tokenizer's readTag does.
+func (r *htmlRewriter) scanAttrs(raw []byte, i int) {
+	r.attrs = r.attrs[:0]
+	saved := 0
+	skipSpace := func() {
+		for i < len(raw) && isSpace(raw[i]) {
+			i++
+		}
+	}
+	skipSpace()
+	for i < len(raw) && raw[i] != '>' {
+		var a attr
+		a.k0 = i
+		for i < len(raw) {
+			c := raw[i]
+			i++
+			if c == '=' && i == a.k0+1 {
+				continue
+			}
+			if c == '=' || c == '/' || c == '>' || isSpace(c) {
+				i--
+				break
+			}
+		}
+		a.k1 = i
+		a.v0, a.v1 = i, i
+		i = scanAttrVal(raw, i, &a)
+		a.saved = -1
+		if a.k1 > a.k0 && !r.seen(raw, raw[a.k0:a.k1]) {
+			a.saved = saved
+			saved++
+		}
+		r.attrs = append(r.attrs, a)
+		if a.saved >= 0 {
+			r.classify(raw, len(r.attrs)-1)
+		}
+		skipSpace()
+	}
+}
+
+// scanAttrVal reads "= value" after an attribute key at raw[i:] like the
+// tokenizer's readTagAttrVal, and returns the offset after it.
+func scanAttrVal(raw []byte, i int, a *attr) int {
+	for i < len(raw) && isSpace(raw[i]) {
+		i++
+	}
+	if i >= len(raw) {
+		return i
+	}
+	switch raw[i] {
+	case '/':
+		return i + 1
+	case '=':
+		i++
+	default:
+		return i
+	}
+	for i < len(raw) && isSpace(raw[i]) {
+		i++
+	}
+	if i >= len(raw) {
+		return i
+	}
+	switch q := raw[i]; q {
+	case '>':
+		return i
+	case '"', '\'':
+		a.quote = q
+		a.v0 = i + 1
+		end := bytes.IndexByte(raw[i+1:], q)
+		if end < 0 {
+			a.v1 = len(raw)
+			return len(raw)
+		}
+		a.v1 = a.v0 + end
+		return a.v1 + 1
+	}
+	a.v0 = i
+	for i++; i < len(raw); i++ {
+		if c := raw[i]; isSpace(c) || c == '>' {
+			break
+		}
+	}
+	a.v1 = i
+	return i
+}
+
+// seen reports whether an attribute named key (any case) came before.
+func (r *htmlRewriter) seen(raw, key []byte) bool {
+	for k := range r.attrs {
+		a := &r.attrs[k]
+		if a.saved >= 0 && equalFoldASCII(raw[a.k0:a.k1], key) {
+			return true
+		}
+	}
+	return false
+}
+
+func equalFoldASCII(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if lowerASCII(a[i]) != lowerASCII(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// classify sets the kind of attribute k and notes what it says about the
+// element.
+func (r *htmlRewriter) classify(raw []byte, k int) {
+	a := &r.attrs[k]
+	key := raw[a.k0:a.k1]
+	var b [16]byte
+	n := 0
+	if len(key) <= len(b) {
+		for i, c := range key {
+			b[i] = lowerASCII(c)
+		}
+		n = len(key)
+	}
+	name := string(b[:n]) // "" for long keys: no allocation
+	t := &r.tag
+	val := raw[a.v0:a.v1]
+	switch name {
+	case "href", "src", "action", "formaction", "poster", "background", "cite",
+		"longdesc", "manifest", "xlink:href", "codebase", "classid", "icon",
+		"profile", "lowsrc", "dynsrc", "data-src", "data-href", "data-url",
+		"data-poster", "data-original", "data-lazy-src", "data-bg",
+		"data-background", "data-lazy", "data-link", "data-image",
+		"data-ajax-url", "data-full-src", "data-thumb":
+		a.kind = attrURL
+		if (name == "src" && t.name == "script") || (name == "href" && t.name == "link") {
+			t.res = k
+		}
+		if name == "href" && t.name == "base" && !r.baseSet {
+			a.kind = attrBase
+		}
+	case "data":
+		if t.name == "object" {
+			a.kind = attrURL
+		}
+	case "ping", "archive":
+		a.kind = attrURLList
+	case "srcset", "data-srcset", "imagesrcset", "data-lazy-srcset":
+		a.kind = attrSrcset
+	case "style":
+		a.kind = attrCSS
+	case "content":
+		a.kind = attrEmbedded
+		if t.name == "meta" {
+			a.kind = attrContent
+		}
+	case "value":
+		a.kind = attrEmbedded
+	case "srcdoc":
+		if t.name == "iframe" {
+			a.kind = attrSrcdoc
+		}
+	case "integrity":
+		if t.name == "script" || t.name == "link" {
+			a.kind = attrIntegrity
+			t.integrity = k
+		}
+	case "type":
+		if t.name == "script" {
+			t.scriptTyp, t.hasType = val, true
+		}
+	case "http-equiv":
+		if t.name == "meta" && equalFoldASCII(bytes.TrimSpace(val), []byte("refresh")) {
+			t.refresh = true
+		}
+	case "property", "name", "itemprop":
+		if t.name == "meta" && isMetaURL(val) {
+			t.metaURL = true
+		}
+	default:
+		switch {
+		case len(key) > 2 && lowerASCII(key[0]) == 'o' && lowerASCII(key[1]) == 'n':
+			a.kind = attrJS
+		case hasSuffixFold(key, "href") || hasSuffixFold(key, "src") || hasSuffixFold(key, "url"):
+			a.kind = attrData // js-href, data-*-src, ...
+		case len(key) > 5 && equalFoldASCII(key[:5], []byte("data-")):
+			a.kind = attrData
+		case !isTextAttr(name):
+			a.kind = attrEmbedded
+		}
+	}
+}
+
+// isTextAttr reports whether an attribute holds text a reader sees, which
+// is never changed.
+func isTextAttr(name string) bool {
+	switch name {
+	case "alt", "title", "placeholder", "label", "summary", "abbr", "class", "id":
+		return true
+	}
+	return strings.HasPrefix(name, "aria-")
+}
+
+func hasSuffixFold(b []byte, suffix string) bool {
+	if len(b) < len(suffix) {
+		return false
+	}
+	b = b[len(b)-len(suffix):]
+	for i := range b {
+		if lowerASCII(b[i]) != suffix[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// isMetaURL reports whether a meta name or property names a URL value.
+func isMetaURL(v []byte) bool {
+	n := strings.ToLower(strings.TrimSpace(string(v)))
+	switch n {
+	case "image", "url", "thumbnail", "thumbnailurl", "contenturl", "embedurl",
+		"msapplication-config", "msapplication-tileimage", "twitter:image:src":
+		return true
+	}
+	for _, suf := range []string{":url", ":image", ":secure_url", ":player", ":stream", ":video", ":audio"} {
+		if strings.HasSuffix(n, suf) {
+			return true
+		}
+	}
+	return strings.HasPrefix(n, "msapplication-") && strings.HasSuffix(n, "logo")
+}
+
+// value returns an attribute's value with character references decoded.
+func (r *htmlRewriter) value(raw []byte, a *attr) string {
+	v := raw[a.v0:a.v1]
+	if bytes.IndexByte(v, '&') < 0 && bytes.IndexByte(v, 0) < 0 && bytes.IndexByte(v, '\r') < 0 {
+		return string(v)
+	}
+	// Let the tokenizer decode it: HTML decodes references in attribute
+	// values by rules of their own ("&copy=1" stays as it is).
+	var val []byte
+	for r.nTagAttr <= a.saved {
+		_, val, _ = r.z.TagAttr()
+		r.nTagAttr++
+	}
+	return string(val)
+}
+
+// mayChange reports, without allocating, whether a value of the given
+// kind can be changed by the rewriter.
+func (r *htmlRewriter) mayChange(raw []byte, a *attr) bool {
+	v := raw[a.v0:a.v1]
+	if len(v) == 0 {
+		return false
+	}
+	if r.d.Absolute != "" || bytes.IndexByte(v, '&') >= 0 {
+		return true
+	}
+	switch a.kind {
+	case attrURL, attrBase:
+		return r.mayChangeURL(v)
+	case attrIntegrity:
+		return false
+	}
+	return bytes.IndexByte(v, '/') >= 0
+}
+
+// mayChangeURL reports whether Doc.URL could change the URL v.
+func (r *htmlRewriter) mayChangeURL(v []byte) bool {
+	i := 0
+	for i < len(v) && isSpace(v[i]) {
+		i++
+	}
+	v = v[i:]
+	switch {
+	case len(v) == 0:
+		return false
+	case isSlash(v[0]):
+		return r.root != "" || (len(v) > 1 && isSlash(v[1]))
+	case v[0] == 'h' || v[0] == 'H':
+		return bytes.IndexByte(v, ':') >= 0
+	case v[0] == 'j' || v[0] == 'J':
+		return hasFoldPrefix(string(v[:min(len(v), 11)]), "javascript:")
+	}
+	return false
+}
+
+// rewriteAttr computes the new value of attribute a, if it changes.
+func (r *htmlRewriter) rewriteAttr(raw []byte, a *attr) error {
+	if a.kind == attrBase {
+		v := r.value(raw, a)
+		defer r.setBase(v) // resolve it after rewriting it for the old base
+	}
+	if !r.mayChange(raw, a) {
+		return nil
+	}
+	v := r.value(raw, a)
+	var nv string
+	d := r.d
+	switch a.kind {
+	case attrURL, attrBase:
+		nv = r.url(v)
+	case attrURLList:
+		nv = r.urlList(v)
+	case attrSrcset:
+		nv = d.Srcset(v)
+	case attrCSS:
+		nv = d.CSS(v)
+	case attrJS:
+		nv = d.JS(v)
+	case attrEmbedded:
+		nv = d.Embedded(v)
+	case attrData:
+		if looksLikeURL(v) {
+			nv = r.url(v)
+		} else {
+			nv = d.Embedded(v)
+		}
+	case attrContent:
+		nv = r.metaContent(v)
+	case attrSrcdoc:
+		var err error
+		if nv, err = r.rewriteHTMLString(v); err != nil {
+			return err
+		}
+	default:
+		return nil
+	}
+	if nv != v {
+		a.edit, a.val = editSet, nv
+	}
+	return nil
+}
+
+// url rewrites a URL attribute; javascript: URLs are rewritten as scripts.
+func (r *htmlRewriter) url(v string) string {
+	s, e := trimSpace(v)
+	if hasFoldPrefix(v[s:e], "javascript:") {
+		p := s + len("javascript:")
+		return v[:p] + r.d.JS(v[p:])
+	}
+	return r.d.URL(v)
+}
+
+// urlList rewrites each URL of a white-space separated list.
+func (r *htmlRewriter) urlList(v string) string {
+	var b strings.Builder
+	last := 0
+	for i := 0; i <= len(v); i++ {
+		if i < len(v) && !isSpace(v[i]) {
+			continue
+		}
+		if i > last {
+			b.WriteString(r.d.URL(v[last:i]))
+		}
+		if i < len(v) {
+			b.WriteByte(v[i])
+		}
+		last = i + 1
+	}
+	return b.String()
+}
+
+// looksLikeURL reports whether a data-* value is a single URL.
+func looksLikeURL(v string) bool {
+	s, e := trimSpace(v)
+	v = v[s:e]
+	if v == "" || strings.ContainsAny(v, " \t\r\n\f") {
+		return false
+	}
+	return isSlash(v[0]) || hasFoldPrefix(v, "http:") || hasFoldPrefix(v, "https:")
+}
+
+// metaContent rewrites the content of a meta element.
+func (r *htmlRewriter) metaContent(v string) string {
+	switch {
+	case r.tag.refresh:
+		s, e := refreshURL(v)
+		if s == e {
+			return v
+		}
+		return v[:s] + r.d.URL(v[s:e]) + v[e:]
+	case r.tag.metaURL:
+		return r.d.URL(v)
+	}
+	return r.d.Embedded(v)
+}
+
+// refreshURL returns the bounds of the URL in a meta refresh value such as
+// "5; url='https://example.com/'", following the HTML standard's shared
+// declarative refresh steps. It returns s == e when there is none.
+func refreshURL(v string) (s, e int) {
+	i := 0
+	skip := func() {
+		for i < len(v) && isSpace(v[i]) {
+			i++
+		}
+	}
+	skip()
+	start := i
+	for i < len(v) && (v[i] >= '0' && v[i] <= '9' || v[i] == '.') {
+		i++
+	}
+	if i == start || i == len(v) {
+		return 0, 0
+	}
+	if c := v[i]; c != ';' && c != ',' && !isSpace(c) {
+		return 0, 0
+	}
+	skip()
+	if i < len(v) && (v[i] == ';' || v[i] == ',') {
+		i++
+	}
+	skip()
+	s = i
+	if hasFoldPrefix(v[i:], "url") {
+		j := i + 3
+		for j < len(v) && isSpace(v[j]) {
+			j++
+		}
+		if j < len(v) && v[j] == '=' {
+			i = j + 1
+			skip()
+			s = i
+		}
+	}
+	e = len(v)
+	if s < len(v) && (v[s] == '"' || v[s] == '\'') {
+		q := v[s]
+		s++
+		if k := strings.IndexByte(v[s:], q); k >= 0 {
+			e = s + k
+		}
+	}
+	return s, e
+}
+
+// foreign reports whether the resource URL in attribute a is on a host
+// outside the origin family (so that its integrity still holds).
+func (r *htmlRewriter) foreign(raw []byte, a *attr) bool {
+	if a.edit == editSet {
+		return false // it was an origin URL
+	}
+	v := r.value(raw, a)
+	s, e := trimSpace(v)
+	v = v[s:e]
+	return hasScheme(v) || (len(v) > 1 && isSlash(v[0]) && isSlash(v[1]))
+}
+
+// writeTag writes the raw tag with the edited attributes replaced. A new
+// value keeps its attribute's quotes when it can, else it is written in
+// double quotes.
+func (r *htmlRewriter) writeTag(raw []byte) {
+	last := 0
+	for k := range r.attrs {
+		a := &r.attrs[k]
+		end := a.v1
+		if a.quote != 0 {
+			end++
+		}
+		switch a.edit {
+		case editDrop:
+			start := a.k0
+			for start > last && isSpace(raw[start-1]) {
+				start--
+			}
+			r.out.Write(raw[last:start])
+			last = end
+		case editSet:
+			start := a.v0
+			q := a.quote
+			if q != 0 {
+				start--
+			}
+			if q == 0 || strings.IndexByte(a.val, q) >= 0 {
+				q = '"'
+			}
+			r.out.Write(raw[last:start])
+			r.out.WriteByte(q)
+			writeAttrEscaped(r.out, a.val, q)
+			r.out.WriteByte(q)
+			last = end
+		}
+	}
+	r.out.Write(raw[last:])
+}
+
+// writeAttrEscaped writes an attribute value's text for the given quote:
+// "&" and the quote are escaped.
+func writeAttrEscaped(w *bufio.Writer, s string, quote byte) {
+	for {
+		i := 0
+		for i < len(s) && s[i] != '&' && s[i] != quote {
+			i++
+		}
+		w.WriteString(s[:i])
+		if i == len(s) {
+			return
+		}
+		switch s[i] {
+		case '&':
+			w.WriteString("&amp;")
+		case '"':
+			w.WriteString("&#34;")
+		default:
+			w.WriteString("&#39;")
+		}
+		s = s[i+1:]
+	}
+}

@@ -1,0 +1,226 @@
+package rewrite
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+)
+
+// source is the input of an HTML rewriter. The tokenizer reads from it;
+// at a raw-text element the bytes the tokenizer buffered are pushed back,
+// the element's content is streamed from it, and a new tokenizer goes on
+// reading it.
+type source struct {
+	r     io.Reader
+	out   *bufio.Writer // flushed before waiting on r; nil for nested input
+	buf   []byte        // buf[off:] is pending input
+	off   int
+	spare []byte
+	err   error // sticky error of r
+}
+
+const sourceChunk = 16 << 10
+
+// Read reads pending input first, then from r directly into p.
+func (s *source) Read(p []byte) (int, error) {
+	if s.off < len(s.buf) {
+		n := copy(p, s.buf[s.off:])
+		s.off += n
+		return n, nil
+	}
+	if s.err != nil {
+		return 0, s.err
+	}
+	if err := s.flush(); err != nil {
+		return 0, err
+	}
+	n, err := s.r.Read(p)
+	s.err = err
+	return n, err
+}
+
+// flush writes the output so far before the rewriter waits for input.
+func (s *source) flush() error {
+	if s.out == nil || s.out.Buffered() == 0 {
+		return nil
+	}
+	if err := s.out.Flush(); err != nil {
+		s.err = err
+		return err
+	}
+	return nil
+}
+
+// unread puts b back in front of the pending input.
+func (s *source) unread(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	if s.off >= len(b) {
+		s.off -= len(b)
+		copy(s.buf[s.off:], b)
+		return
+	}
+	pending := s.buf[s.off:]
+	need := len(b) + len(pending)
+	if cap(s.spare) < need {
+		s.spare = make([]byte, 0, max(need, sourceChunk))
+	}
+	nb := append(append(s.spare[:0], b...), pending...)
+	s.spare = s.buf[:0]
+	s.buf, s.off = nb, 0
+}
+
+// fill reads more input after the pending bytes.
+func (s *source) fill() error {
+	if s.err != nil {
+		return s.err
+	}
+	pending := len(s.buf) - s.off
+	if s.off > 0 {
+		copy(s.buf, s.buf[s.off:])
+		s.buf, s.off = s.buf[:pending], 0
+	}
+	if cap(s.buf)-pending < sourceChunk/2 {
+		nb := make([]byte, pending, max(2*cap(s.buf), sourceChunk))
+		copy(nb, s.buf)
+		s.buf = nb
+	}
+	if err := s.flush(); err != nil {
+		return err
+	}
+	for range 100 {
+		n, err := s.r.Read(s.buf[pending:cap(s.buf)])
+		s.buf = s.buf[:pending+n]
+		s.err = err
+		if n > 0 || err != nil {
+			return nil
+		}
+	}
+	s.err = io.ErrNoProgress
+	return nil
+}
+
+// rawTextReader reads the content of a raw-text element from s, up to and
+// not including its end tag ("</script" followed by white space, "/" or
+// ">", in any case).
+type rawTextReader struct {
+	s    *source
+	tag  string
+	done bool
+}
+
+// next returns how many pending bytes of s are content, reading more input
+// as needed. It returns 0 and io.EOF at the end tag or the end of input.
+func (t *rawTextReader) next() (int, error) {
+	for !t.done {
+		s := t.s
+		data := s.buf[s.off:]
+		eof := s.err != nil
+		n, end := scanRawText(data, t.tag, eof)
+		if n > 0 {
+			return n, nil
+		}
+		if end {
+			break
+		}
+		if eof && len(data) == 0 {
+			if s.err != io.EOF {
+				return 0, s.err
+			}
+			break
+		}
+		s.fill()
+	}
+	t.done = true
+	return 0, io.EOF
+}
+
+// Read implements io.Reader.
+func (t *rawTextReader) Read(p []byte) (int, error) {
+	n, err := t.next()
+	if n == 0 {
+		return 0, err
+	}
+	n = copy(p, t.s.buf[t.s.off:t.s.off+n])
+	t.s.off += n
+	return n, nil
+}
+
+// WriteTo writes the content to w without copying it.
+func (t *rawTextReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		n, err := t.next()
+		if n == 0 {
+			if err == io.EOF {
+				err = nil
+			}
+			return total, err
+		}
+		s := t.s
+		m, err := w.Write(s.buf[s.off : s.off+n])
+		s.off += m
+		total += int64(m)
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// scanRawText returns the length of the content at the start of data and
+// whether the end tag follows it. Near the end of data, when more input
+// could complete an end tag, it stops before the '<'.
+func scanRawText(data []byte, tag string, eof bool) (int, bool) {
+	i := 0
+	for {
+		j := bytes.IndexByte(data[i:], '<')
+		if j < 0 {
+			return len(data), false
+		}
+		j += i
+		switch matchEndTag(data[j:], tag) {
+		case 1:
+			return j, true
+		case -1:
+			if !eof {
+				return j, false
+			}
+		}
+		i = j + 1
+	}
+}
+
+// matchEndTag reports whether b starts with the end tag of tag: 1 if it
+// does, 0 if it does not, -1 if b is too short to tell.
+func matchEndTag(b []byte, tag string) int {
+	n := len(tag) + 3
+	for i := 1; i < n; i++ {
+		if i >= len(b) {
+			return -1
+		}
+		c := b[i]
+		switch {
+		case i == 1:
+			if c != '/' {
+				return 0
+			}
+		case i < n-1:
+			if lowerASCII(c) != tag[i-2] {
+				return 0
+			}
+		default:
+			if !isSpace(c) && c != '/' && c != '>' {
+				return 0
+			}
+		}
+	}
+	return 1
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
