@@ -65,16 +65,16 @@ func (t *textRun) end(out []byte) []byte { return t.emit(out, true) }
 // bytes, where a URL prefix may still be incomplete, and one byte before
 // them as context.
 func (t *textRun) emit(out []byte, final bool) []byte {
-	if !bytes.ContainsAny(t.buf[t.ctx:], `/\`) { // every origin prefix has a slash
-		out = append(out, t.buf[t.ctx:]...)
-		t.keep(len(t.buf), final)
-		return out
-	}
-	s := string(t.buf)
-	limit := len(s)
+	limit := len(t.buf)
 	if !final {
 		limit -= maxPrefix
 	}
+	if !hasSlashPair(t.buf[t.ctx:]) { // every origin prefix has one
+		out = append(out, t.buf[t.ctx:limit]...)
+		t.keep(limit, final)
+		return out
+	}
+	s := string(t.buf)
 	last := t.ctx
 	for i := t.ctx; i < limit; i++ {
 		c := s[i]
@@ -414,6 +414,21 @@ func (j *jsWriter) regex(p []byte) int {
 	}
 	j.out = append(j.out, p...)
 	return len(p)
+}
+
+// hasSlashPair reports whether p holds two adjacent bytes that
+// skipSlashPair could start at: "//", "/\\", "\\/" or "\\\\".
+func hasSlashPair(p []byte) bool {
+	for {
+		i := bytes.IndexAny(p, `/\`)
+		if i < 0 || i+1 >= len(p) {
+			return false
+		}
+		if isSlash(p[i+1]) {
+			return true
+		}
+		p = p[i+1:]
+	}
 }
 
 func isJSIdent(c byte) bool {

@@ -134,6 +134,24 @@ func TestJSLongString(t *testing.T) {
 	}
 }
 
+// TestJSWindowEdge puts one origin URL at every offset around the point
+// where the writer first writes out part of a long literal.
+func TestJSWindowEdge(t *testing.T) {
+	d := testDoc(t, "https://www.rferl.org/")
+	for _, u := range []string{"https://www.rferl.org/p", `https:\/\/gdb.rferl.org\/p`, "//gdb.rferl.org/p"} {
+		for off := window - maxPrefix - 40; off < window+8; off++ {
+			content := strings.Repeat("a", off) + " " + u + strings.Repeat("b", 2*window)
+			want := "x='" + d.Embedded(content) + "'"
+			if want == "x='"+content+"'" {
+				t.Fatalf("%s not rewritten by Embedded", u)
+			}
+			if got := rewriteChunks(t, NewJSWriter, d, []byte("x='"+content+"'"), 1000); got != want {
+				t.Fatalf("URL %s at %d: got %q", u, off, got[max(0, off-10):off+40])
+			}
+		}
+	}
+}
+
 func TestJSCloseKeepsWriterOpen(t *testing.T) {
 	var b closeCounter
 	w := NewJSWriter(&b, testDoc(t, "https://www.rferl.org/"))

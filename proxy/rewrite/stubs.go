@@ -6,17 +6,11 @@ package rewrite
 
 import "io"
 
-// NewCSSWriter is a stub.
-func NewCSSWriter(w io.Writer, d *Doc) io.WriteCloser { return nopCloser{w} }
-
 // NewXMLWriter is a stub.
 func NewXMLWriter(w io.Writer, d *Doc) io.WriteCloser { return nopCloser{w} }
 
 // NewM3U8Writer is a stub.
 func NewM3U8Writer(w io.Writer, d *Doc) io.WriteCloser { return nopCloser{w} }
-
-// CSS is a stub: it rewrites a CSS fragment such as a style attribute.
-func (d *Doc) CSS(s string) string { return s }
 
 // Srcset is a stub: it rewrites a srcset attribute value.
 func (d *Doc) Srcset(s string) string { return s }
