@@ -1,0 +1,3 @@
+/* Zerkalo demo: Pangea's service worker installer, disabled. */
+window.RFE = window.RFE || {};
+window.RFE.serviceWorker = false;
