@@ -22,6 +22,7 @@ import (
 	"github.com/andybalholm/brotli"
 
 	"zerkalo/proxy/fakeorigin"
+	"zerkalo/proxy/rewrite"
 )
 
 // origin starts the demo behind a fake origin and returns a client that
@@ -354,6 +355,9 @@ func TestHosts(t *testing.T) {
 		if len(hs) == 0 || hs[0] != strings.ToLower(tt.site) {
 			t.Errorf("Hosts(%q) = %v: site not first", tt.site, hs)
 			continue
+		}
+		if _, err := rewrite.NewMapper(hs[0], hs[1:]); err != nil {
+			t.Errorf("Hosts(%q) not accepted by rewrite.NewMapper: %v", tt.site, err)
 		}
 		for _, h := range tt.has {
 			if !slices.Contains(hs, h) {
