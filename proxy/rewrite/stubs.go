@@ -8,9 +8,3 @@ import "io"
 
 // NewXMLWriter is a stub.
 func NewXMLWriter(w io.Writer, d *Doc) io.WriteCloser { return nopCloser{w} }
-
-// NewM3U8Writer is a stub.
-func NewM3U8Writer(w io.Writer, d *Doc) io.WriteCloser { return nopCloser{w} }
-
-// Srcset is a stub: it rewrites a srcset attribute value.
-func (d *Doc) Srcset(s string) string { return s }
