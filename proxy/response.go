@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"zerkalo/proxy/rewrite"
@@ -196,49 +197,96 @@ func (e *Edge) rewriteBody(resp *http.Response, kind rewrite.Kind, doc *rewrite.
 // before they are pushed to the reader.
 const flushEvery = 50 * time.Millisecond
 
-// pipeRewrite streams src through the rewriter and the encoder into w,
-// flushing at least every flushEvery so the reader sees the page as it
-// arrives.
+// pipeRewrite streams src through the rewriter and the encoder into w. The
+// output is flushed at least every flushEvery, so the reader sees the page
+// as it arrives even while the origin pauses.
 func pipeRewrite(w io.Writer, src io.Reader, kind rewrite.Kind, doc *rewrite.Doc, encoding string) error {
 	bw := bufio.NewWriterSize(w, 32<<10)
-	ew := newEncoder(bw, encoding)
-	rw := rewrite.NewWriter(kind, ew, doc)
-	buf := make([]byte, 32<<10)
-	last := time.Now()
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			if _, werr := rw.Write(buf[:n]); werr != nil {
-				return werr
-			}
-			if time.Since(last) >= flushEvery {
-				if ferr := flushAll(ew, bw); ferr != nil {
-					return ferr
-				}
-				last = time.Now()
-			}
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
+	out := &flushingWriter{enc: newEncoder(bw, encoding), buf: bw}
+	stop := out.flushEvery(flushEvery)
+	defer stop()
+	var err error
+	if kind == rewrite.KindHTML {
+		err = rewrite.RewriteHTML(out, src, doc)
+	} else {
+		rw := rewrite.NewWriter(kind, out, doc)
+		if _, err = io.Copy(rw, src); err == nil {
+			err = rw.Close()
 		}
 	}
-	if err := rw.Close(); err != nil {
+	if err != nil {
 		return err
 	}
-	if err := ew.Close(); err != nil {
-		return err
-	}
-	return bw.Flush()
+	stop()
+	return out.close()
 }
 
-func flushAll(ew encoder, bw *bufio.Writer) error {
-	if err := ew.Flush(); err != nil {
+// flushingWriter is the encoder and buffer a rewritten body goes through,
+// with a ticker that flushes them while the rewriter waits for the origin.
+type flushingWriter struct {
+	mu    sync.Mutex
+	enc   encoder
+	buf   *bufio.Writer
+	dirty bool
+	err   error
+}
+
+func (f *flushingWriter) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return 0, f.err
+	}
+	f.dirty = true
+	return f.enc.Write(p)
+}
+
+// flushEvery starts the ticker; the returned func stops it and waits for it.
+func (f *flushingWriter) flushEvery(d time.Duration) (stop func()) {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				f.flush()
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(done); <-stopped })
+	}
+}
+
+func (f *flushingWriter) flush() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.dirty || f.err != nil {
+		return
+	}
+	f.dirty = false
+	if f.err = f.enc.Flush(); f.err == nil {
+		f.err = f.buf.Flush()
+	}
+}
+
+// close ends the encoding and writes out what is buffered.
+func (f *flushingWriter) close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
+	if err := f.enc.Close(); err != nil {
 		return err
 	}
-	return bw.Flush()
+	return f.buf.Flush()
 }
 
 // dropLength marks a response whose body length changed.

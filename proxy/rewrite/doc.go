@@ -34,6 +34,17 @@ func (d *Doc) baseRoot() string {
 	return d.Mapper.MirrorRoot(h)
 }
 
+// hostRoot is the mirror root for URLs on host found in this document. In
+// a document of a secondary host, URLs of the primary site get the
+// explicit prefix /_z/site, because the edge routes unprefixed requests
+// made from such pages back to their own host (see proxy's script routing).
+func (d *Doc) hostRoot(host string) string {
+	if host == d.Mapper.site && d.baseRoot() != "" {
+		return HostPrefix + host
+	}
+	return d.Mapper.MirrorRoot(host)
+}
+
 // URL rewrites one URL reference as found in an attribute such as href or
 // src. Absolute and protocol-relative URLs on an origin host become mirror
 // paths; root-relative paths of a document from a secondary host get that
@@ -163,7 +174,7 @@ func (d *Doc) originPrefix(s string, i int) (n int, root string, ok bool) {
 	if !d.Mapper.hosts[host] {
 		return 0, "", false
 	}
-	return j - i, d.Mapper.MirrorRoot(host), true
+	return j - i, d.hostRoot(host), true
 }
 
 // skipSlashPair skips "//", "\/\/" or any mix of / and \ that a browser

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary is the zerkalo command built once for the tests in this package.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "zerkalo-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "zerkalo")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		panic("build zerkalo: " + err.Error())
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// zerkalo runs the binary to completion and returns its output and exit
+// code.
+func zerkalo(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code = cmd.ProcessState.ExitCode()
+	if err != nil && code < 0 {
+		t.Fatalf("zerkalo %v: %v", args, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func TestCommandLine(t *testing.T) {
+	for _, tc := range []struct {
+		args     []string
+		code     int
+		contains string
+	}{
+		{[]string{"version"}, 0, "zerkalo "},
+		{[]string{"help"}, 0, "zerkalo serve"},
+		{[]string{"serve", "--help"}, 0, "--demo"},
+		{[]string{}, 2, "Usage"},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"serve", "--no-such-flag"}, 2, "no-such-flag"},
+		{[]string{"serve", "--check"}, 0, "built-in defaults: valid"},
+		{[]string{"serve", "--check", "--config", "/nonexistent/zerkalo.toml"}, 2, "/nonexistent/zerkalo.toml"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			stdout, stderr, code := zerkalo(t, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit code %d, want %d (stderr %q)", code, tc.code, stderr)
+			}
+			if !strings.Contains(stdout+stderr, tc.contains) {
+				t.Errorf("output lacks %q:\nstdout: %s\nstderr: %s", tc.contains, stdout, stderr)
+			}
+		})
+	}
+}
+
+func TestCheckReportsFileAndLine(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "zerkalo.toml")
+	conf := "listen = \"127.0.0.1:8443\"\ndomains = [\"mirror.test\"]\n\n[origin]\nsite = \"www.rferl.org\"\nhsts = true\n"
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := zerkalo(t, "serve", "--config", path, "--check")
+	if code != 2 {
+		t.Errorf("exit code %d, want 2", code)
+	}
+	if !strings.Contains(stderr, path+":6:") {
+		t.Errorf("error does not name %s:6: %q", path, stderr)
+	}
+}
+
+// TestDemoServesMirroredPages runs the real binary in demo mode, fetches
+// the front page over TLS from the edge, and stops it with SIGTERM.
+func TestDemoServesMirroredPages(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "zerkalo.toml")
+	err := os.WriteFile(conf, []byte(`listen = "127.0.0.1:0"
+domains = ["mirror.test"]
+state_dir = "state"
+[cache]
+dir = "cache"
+`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, "serve", "--demo", "--config", conf)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	logs := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			logs <- sc.Text()
+		}
+		close(logs)
+	}()
+	addr := waitForLog(t, logs, regexp.MustCompile(`msg=serving listen=(\S+)`))
+
+	caPEM, err := os.ReadFile(filepath.Join(dir, "state", "selfsigned-ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		t.Fatal("no CA certificate in selfsigned-ca.pem")
+	}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+		ForceAttemptHTTP2: true,
+	}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Get("https://mirror.test/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.ProtoMajor != 2 {
+		t.Fatalf("status %d over %s", resp.StatusCode, resp.Proto)
+	}
+	if !bytes.Contains(body, []byte("Radio Free Europe")) {
+		t.Errorf("front page does not look like RFE/RL's")
+	}
+	if bytes.Contains(body, []byte(`src="https://gdb.rferl.org`)) || bytes.Contains(body, []byte(`href="https://www.rferl.org`)) {
+		t.Errorf("front page still links to origin hosts")
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("edge exited with %v after SIGTERM", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Error("edge did not stop within 15 s of SIGTERM")
+	}
+}
+
+// waitForLog returns the first submatch of the first log line matching re.
+func waitForLog(t *testing.T, logs <-chan string, re *regexp.Regexp) string {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case line, ok := <-logs:
+			if !ok {
+				t.Fatal("edge exited before logging " + re.String())
+			}
+			if m := re.FindStringSubmatch(line); m != nil {
+				return m[1]
+			}
+		case <-deadline:
+			t.Fatal("timed out waiting for log " + re.String())
+		}
+	}
+}
