@@ -96,6 +96,10 @@ type cssWriter struct {
 // through unchanged, and it holds back at most a few KB. Close flushes; it
 // does not close w.
 func NewCSSWriter(w io.Writer, d *Doc) io.WriteCloser {
+	return newCSSWriter(w, d)
+}
+
+func newCSSWriter(w io.Writer, d *Doc) *cssWriter {
 	return &cssWriter{sink: sink{w: w}, d: d, text: textRun{d: d}, url: urlValue{d: d}}
 }
 

@@ -41,7 +41,7 @@ func TestJS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := testDoc(t, "https://gdb.rferl.org/js/x.js")
+			d := testDoc(t, "https://www.rferl.org/js/x.js")
 			if got := rewriteAll(t, NewJSWriter, d, tt.in); got != tt.want {
 				t.Errorf("JS(%q)\n got %q\nwant %q", tt.in, got, tt.want)
 			}
