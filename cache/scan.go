@@ -1,0 +1,160 @@
+package cache
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"errors"
+	"io/fs"
+	"slices"
+	"strings"
+)
+
+const recencyFile = "recency"
+
+// load prepares the directory and rebuilds the index: it empties the
+// temporary folder, opens the shards and loads every valid manifest whose
+// body files are all present with the recorded sizes. Everything else
+// (damaged manifests, bodies of replaced or damaged entries, unknown
+// files) is removed.
+func (s *Store) load() error {
+	if err := s.root.RemoveAll(tmpDir); err != nil {
+		return err
+	}
+	if err := s.root.Mkdir(tmpDir, 0o700); err != nil {
+		return err
+	}
+	for i := range s.shards {
+		dir := shardDir(i)
+		if err := s.root.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		r, err := s.root.OpenRoot(dir)
+		if err != nil {
+			return err
+		}
+		s.shards[i] = r
+		if err := s.loadShard(i); err != nil {
+			return err
+		}
+	}
+	s.restoreRecency()
+	return nil
+}
+
+func (s *Store) loadShard(shard int) error {
+	r := s.shards[shard]
+	names, err := fs.ReadDir(r.FS(), ".")
+	if err != nil {
+		return err
+	}
+	keep := map[string]bool{}
+	for _, d := range names {
+		stem, ok := strings.CutSuffix(d.Name(), manifestExt)
+		if !ok || !d.Type().IsRegular() {
+			continue
+		}
+		e := s.loadEntry(shard, stem)
+		if e == nil {
+			s.stats.corrupt.Add(1)
+			r.Remove(d.Name())
+			continue
+		}
+		keep[d.Name()] = true
+		for i := range e.b.v {
+			keep[e.b.v[i].file] = true
+		}
+		s.index[e.id] = e
+		s.stats.entries.Add(1)
+		s.stats.bytes.Add(e.size)
+	}
+	for _, d := range names {
+		if !keep[d.Name()] {
+			r.RemoveAll(d.Name())
+		}
+	}
+	return nil
+}
+
+// loadEntry reads one manifest and checks its body files' presence and
+// sizes (their checksums are checked on first Open).
+func (s *Store) loadEntry(shard int, stem string) *Entry {
+	r := s.shards[shard]
+	data, err := r.ReadFile(stem + manifestExt)
+	if err != nil {
+		return nil
+	}
+	e, err := decodeManifest(data, stem, shard)
+	if err != nil {
+		return nil
+	}
+	for i := range e.b.v {
+		v := &e.b.v[i]
+		if v.file == "" {
+			continue
+		}
+		fi, err := r.Lstat(v.file)
+		if err != nil || !fi.Mode().IsRegular() || fi.Size() != v.size {
+			return nil
+		}
+	}
+	e.s = s
+	return e
+}
+
+// restoreRecency orders the loaded entries: those named in the saved
+// recency file in its order (least recent first), then the others, which
+// were stored after the last save, by the time their bodies were stored.
+func (s *Store) restoreRecency() {
+	rank := map[string]int{}
+	if data, err := s.root.ReadFile(recencyFile); err == nil {
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		for sc.Scan() {
+			rank[sc.Text()] = len(rank) + 1
+		}
+	}
+	all := make([]*Entry, 0, len(s.index))
+	for _, e := range s.index {
+		all = append(all, e)
+	}
+	slices.SortFunc(all, func(a, b *Entry) int {
+		ra, rb := rank[a.name], rank[b.name]
+		switch {
+		case ra != 0 && rb != 0:
+			return cmp.Compare(ra, rb)
+		case ra != 0:
+			return -1
+		case rb != 0:
+			return 1
+		}
+		return a.b.modified.Compare(b.b.modified)
+	})
+	for _, e := range all {
+		e.used.Store(s.clock.tick())
+	}
+}
+
+// saveRecency writes the entry names, least recently used first. Losing
+// the file only loses recency, so it is renamed into place without fsync.
+func (s *Store) saveRecency() error {
+	var buf bytes.Buffer
+	for _, e := range s.byAge() {
+		buf.WriteString(e.name)
+		buf.WriteByte('\n')
+	}
+	tmp, f, err := s.createTemp()
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(buf.Bytes())
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = s.root.Rename(tmp, recencyFile)
+	}
+	if err != nil {
+		s.root.Remove(tmp)
+	}
+	return err
+}

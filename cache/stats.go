@@ -1,0 +1,43 @@
+package cache
+
+import "sync/atomic"
+
+// Stats is a snapshot of a Store's counters.
+type Stats struct {
+	// Lookups by result: Hits found a fresh entry, Stale a stale one
+	// (Stale or StaleIfError), Misses none or an Expired one.
+	Hits, Misses, Stale int64
+	// Revalidated counts Refresh calls that updated an entry.
+	Revalidated int64
+	// Stores counts committed entries; TooLarge bodies past the size limit;
+	// Evictions entries removed to respect MaxSize; Corrupt damaged entries
+	// dropped (at start-up or on Open).
+	Stores, TooLarge, Evictions, Corrupt int64
+	// Entries and Bytes describe the current contents; Written counts the
+	// bytes of all committed bodies.
+	Entries, Bytes, Written int64
+}
+
+type counters struct {
+	hits, misses, stale, revalidated     atomic.Int64
+	stores, tooLarge, evictions, corrupt atomic.Int64
+	entries, bytes, written              atomic.Int64
+}
+
+// Stats returns the current counters.
+func (s *Store) Stats() Stats {
+	c := &s.stats
+	return Stats{
+		Hits: c.hits.Load(), Misses: c.misses.Load(), Stale: c.stale.Load(),
+		Revalidated: c.revalidated.Load(),
+		Stores:      c.stores.Load(), TooLarge: c.tooLarge.Load(),
+		Evictions: c.evictions.Load(), Corrupt: c.corrupt.Load(),
+		Entries: c.entries.Load(), Bytes: c.bytes.Load(), Written: c.written.Load(),
+	}
+}
+
+// clock is a logical clock for recency: a counter, restored at start-up
+// from the saved order.
+type clock struct{ n atomic.Int64 }
+
+func (c *clock) tick() int64 { return c.n.Add(1) }

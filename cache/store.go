@@ -1,0 +1,298 @@
+package cache
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Options configures a Store. Zero fields take the defaults.
+type Options struct {
+	// MaxSize bounds the disk use of all entries (default 1 GiB). Files in
+	// flight (being written) are not counted.
+	MaxSize int64
+	// MaxObject bounds the identity body of one entry (default 64 MiB);
+	// a longer body is not stored. An entry larger than MaxSize/4 on disk is
+	// not stored either.
+	MaxObject int64
+	// GzipLevel and BrotliLevel set the compression levels of the stored
+	// copies (defaults 6 and 6); a negative level stores no such copy.
+	GzipLevel, BrotliLevel int
+	// SaveEvery is how often the recency order is saved (default 1 minute);
+	// it is saved on Close too.
+	SaveEvery time.Duration
+}
+
+func (o *Options) defaults() {
+	if o.MaxSize <= 0 {
+		o.MaxSize = 1 << 30
+	}
+	if o.MaxObject <= 0 {
+		o.MaxObject = 64 << 20
+	}
+	if o.GzipLevel == 0 {
+		o.GzipLevel = 6
+	}
+	if o.BrotliLevel == 0 {
+		o.BrotliLevel = 6
+	}
+	if o.SaveEvery <= 0 {
+		o.SaveEvery = time.Minute
+	}
+}
+
+const (
+	numShards = 256
+	numLocks  = 64
+	tmpDir    = "tmp"
+)
+
+// Store is an on-disk cache of response bodies with an in-memory index. Its
+// methods are safe for concurrent use.
+type Store struct {
+	opt    Options
+	root   *os.Root
+	shards [numShards]*os.Root
+
+	mu    sync.RWMutex
+	index map[ident]*Entry
+	// keyLocks serialise manifest changes per entry name.
+	keyLocks [numLocks]sync.Mutex
+	evictMu  sync.Mutex
+
+	stats counters
+	clock clock
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+type ident struct{ key, variant string }
+
+// Open opens (creating it if needed) the cache directory dir, removes what
+// a crash left behind and rebuilds the index from the manifests found.
+func Open(dir string, opt Options) (*Store, error) {
+	opt.defaults()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
+	}
+	s := &Store{opt: opt, root: root, index: make(map[ident]*Entry),
+		stop: make(chan struct{}), done: make(chan struct{})}
+	if err := s.load(); err != nil {
+		s.closeRoots()
+		return nil, fmt.Errorf("cache: open %s: %w", dir, err)
+	}
+	s.evict()
+	go s.saveLoop()
+	return s, nil
+}
+
+// Close saves the recency order and releases the directory. Entries and
+// bodies already handed out stay readable.
+func (s *Store) Close() error {
+	close(s.stop)
+	<-s.done
+	err := s.saveRecency()
+	s.closeRoots()
+	return err
+}
+
+func (s *Store) closeRoots() {
+	for _, r := range s.shards {
+		if r != nil {
+			r.Close()
+		}
+	}
+	s.root.Close()
+}
+
+func (s *Store) saveLoop() {
+	defer close(s.done)
+	t := time.NewTicker(s.opt.SaveEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.saveRecency() // best effort: recency is advisory
+		}
+	}
+}
+
+// Lookup returns the entry stored under key and variant with its state at
+// now (Miss and a nil Entry when there is none), and marks it recently used.
+// It does no I/O and does not allocate.
+func (s *Store) Lookup(key, variant string, now time.Time) (*Entry, State) {
+	s.mu.RLock()
+	e := s.index[ident{key, variant}]
+	s.mu.RUnlock()
+	if e == nil {
+		s.stats.misses.Add(1)
+		return nil, Miss
+	}
+	e.used.Store(s.clock.tick())
+	st := e.Meta.Freshness(now)
+	switch st {
+	case Fresh:
+		s.stats.hits.Add(1)
+	case Stale, StaleIfError:
+		s.stats.stale.Add(1)
+	default:
+		s.stats.misses.Add(1)
+	}
+	return e, st
+}
+
+// Refresh replaces the metadata of e after a successful revalidation (see
+// Policy.Revalidated) without touching its bodies. m must keep e's Key and
+// Variant. If e has been replaced or removed meanwhile, Refresh does
+// nothing and returns nil.
+func (s *Store) Refresh(e *Entry, m Meta) error {
+	if m.Key != e.Meta.Key || m.Variant != e.Meta.Variant {
+		return fmt.Errorf("cache: refresh %s: key changed to %s", e.Meta.Key, m.Key)
+	}
+	n := &Entry{Meta: m, s: s, id: e.id, name: e.name, shard: e.shard, b: e.b}
+	n.used.Store(s.clock.tick())
+	mu := s.keyLock(e.shard)
+	mu.Lock()
+	defer mu.Unlock()
+	if s.current(e.id) != e {
+		return nil
+	}
+	size, err := s.writeManifest(n)
+	if err != nil {
+		return fmt.Errorf("cache: refresh %s: %w", m.Key, err)
+	}
+	n.msize = size
+	n.size = e.size - blocks(e.msize) + blocks(size)
+	s.swap(n, e)
+	s.stats.revalidated.Add(1)
+	return nil
+}
+
+// Delete removes the entry stored under key and variant, if any.
+func (s *Store) Delete(key, variant string) {
+	if e := s.current(ident{key, variant}); e != nil {
+		s.drop(e)
+	}
+}
+
+func (s *Store) current(id ident) *Entry {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.index[id]
+}
+
+// swap installs n in the index in place of old (nil: whatever is there)
+// and adjusts the size. The caller holds n's key lock.
+func (s *Store) swap(n, old *Entry) {
+	s.mu.Lock()
+	prev := s.index[n.id]
+	s.index[n.id] = n
+	s.mu.Unlock()
+	s.stats.bytes.Add(n.size)
+	if prev == nil {
+		s.stats.entries.Add(1)
+		return
+	}
+	s.stats.bytes.Add(-prev.size)
+	if prev.b != n.b {
+		s.removeBodies(prev)
+	}
+}
+
+// drop removes e from the index and the disk if it is still current.
+func (s *Store) drop(e *Entry) bool {
+	mu := s.keyLock(e.shard)
+	mu.Lock()
+	defer mu.Unlock()
+	s.mu.Lock()
+	if s.index[e.id] != e {
+		s.mu.Unlock()
+		return false
+	}
+	delete(s.index, e.id)
+	s.mu.Unlock()
+	s.stats.entries.Add(-1)
+	s.stats.bytes.Add(-e.size)
+	// The manifest goes first: without it, leftover bodies are unreachable
+	// and the next start-up removes them.
+	s.shards[e.shard].Remove(e.name + manifestExt)
+	s.removeBodies(e)
+	return true
+}
+
+func (s *Store) removeBodies(e *Entry) {
+	for i := range e.b.v {
+		if f := e.b.v[i].file; f != "" {
+			s.shards[e.shard].Remove(f)
+		}
+	}
+}
+
+// evict removes least recently used entries while the total size exceeds
+// MaxSize, down to 7/8 of it so that evictions come in batches.
+func (s *Store) evict() {
+	if s.stats.bytes.Load() <= s.opt.MaxSize {
+		return
+	}
+	s.evictMu.Lock()
+	defer s.evictMu.Unlock()
+	low := s.opt.MaxSize - s.opt.MaxSize/8
+	if s.stats.bytes.Load() <= s.opt.MaxSize {
+		return
+	}
+	for _, e := range s.byAge() {
+		if s.stats.bytes.Load() <= low {
+			return
+		}
+		if s.drop(e) {
+			s.stats.evictions.Add(1)
+		}
+	}
+}
+
+// byAge returns the entries, least recently used first.
+func (s *Store) byAge() []*Entry {
+	s.mu.RLock()
+	all := make([]*Entry, 0, len(s.index))
+	for _, e := range s.index {
+		all = append(all, e)
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(all, func(a, b *Entry) int { return cmp.Compare(a.used.Load(), b.used.Load()) })
+	return all
+}
+
+// keyLock returns the lock serialising manifest changes of entries in a
+// shard.
+func (s *Store) keyLock(shard int) *sync.Mutex {
+	return &s.keyLocks[shard%numLocks]
+}
+
+// entryName returns the file name stem of an entry: 32 hex digits of the
+// SHA-256 of key and variant. Names never contain anything of the key, so
+// no key can reach outside the cache directory.
+func entryName(id ident) (name string, shard int) {
+	h := sha256.New()
+	h.Write([]byte(id.key))
+	h.Write([]byte{0})
+	h.Write([]byte(id.variant))
+	sum := h.Sum(nil)
+	return hex.EncodeToString(sum[:16]), int(sum[0])
+}
+
+func shardDir(i int) string { return fmt.Sprintf("%02x", i) }
+
+var errClosed = errors.New("cache: writer already committed or aborted")

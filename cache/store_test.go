@@ -1,0 +1,374 @@
+package cache
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRoundTrip(t *testing.T) {
+	page := mustFixture(t)
+	tests := []struct {
+		name, ctype string
+		body        []byte
+		encoded     bool
+	}{
+		{"rferl home page", "text/html; charset=utf-8", page, true},
+		{"small css", "text/css", []byte("body{color:red}"), true},
+		{"empty", "application/json", nil, true},
+		{"png is stored as is", "image/png", bodyFor("png"), false},
+	}
+	s := openStore(t, t.TempDir(), Options{})
+	defer s.Close()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			key := "https://www.rferl.org/" + tt.name
+			put(t, s, testMeta(key, tt.ctype), tt.body)
+			e, st := s.Lookup(key, "", t0.Add(time.Second))
+			if st != Fresh {
+				t.Fatalf("state %v, want FRESH", st)
+			}
+			etags := map[string]bool{}
+			for enc := Identity; enc < numEncodings; enc++ {
+				if e.Has(enc) != (enc == Identity || tt.encoded) {
+					t.Fatalf("Has(%v) = %v", enc, e.Has(enc))
+				}
+				if !e.Has(enc) {
+					if _, err := e.Open(enc); !errors.Is(err, ErrNoEncoding) {
+						t.Fatalf("Open(%v) of absent copy: %v", enc, err)
+					}
+					continue
+				}
+				got, err := read(e, enc)
+				if err != nil {
+					t.Fatalf("%v: %v", enc, err)
+				}
+				if !bytes.Equal(got, tt.body) {
+					t.Fatalf("%v: decoded body differs (%d bytes, want %d)", enc, len(got), len(tt.body))
+				}
+				b, _ := e.Open(enc)
+				etags[b.ETag] = true
+				b.Close()
+			}
+			if len(etags) != 1+2*btoi(tt.encoded) {
+				t.Errorf("ETags not distinct per encoding: %v", etags)
+			}
+			if tt.encoded && len(tt.body) > 1000 && e.Size(Brotli) >= e.Size(Gzip) {
+				t.Errorf("brotli %d bytes, gzip %d", e.Size(Brotli), e.Size(Gzip))
+			}
+		})
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// TestServeContent checks that a Body works with http.ServeContent:
+// Range requests and conditional requests on the stored ETag.
+func TestServeContent(t *testing.T) {
+	s := openStore(t, t.TempDir(), Options{})
+	defer s.Close()
+	page := mustFixture(t)
+	m := testMeta("https://www.rferl.org/", "text/html")
+	m.LastModified = "Sat, 01 Mar 2025 10:00:00 GMT"
+	put(t, s, m, page)
+	e, _ := s.Lookup(m.Key, "", t0)
+	serve := func(h http.Header, ae string) *httptest.ResponseRecorder {
+		b, err := e.Open(e.Choose(ae))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header = h
+		w := httptest.NewRecorder()
+		w.Header().Set("Etag", b.ETag)
+		w.Header().Set("Content-Type", "text/html")
+		http.ServeContent(w, r, "", b.ModTime, b)
+		return w
+	}
+	w := serve(http.Header{"Range": {"bytes=100-199"}}, "")
+	if w.Code != 206 || !bytes.Equal(w.Body.Bytes(), page[100:200]) {
+		t.Fatalf("range: %d, %q", w.Code, w.Body.Bytes())
+	}
+	etag := serve(http.Header{}, "gzip, br").Header().Get("Etag")
+	if w := serve(http.Header{"If-None-Match": {etag}}, "gzip, br"); w.Code != 304 {
+		t.Errorf("If-None-Match on brotli ETag: %d", w.Code)
+	}
+	if w := serve(http.Header{"If-None-Match": {etag}}, "gzip"); w.Code != 200 {
+		t.Errorf("brotli ETag matched the gzip copy: %d", w.Code)
+	}
+	if w := serve(http.Header{"If-Modified-Since": {m.LastModified}}, ""); w.Code != 304 {
+		t.Errorf("If-Modified-Since: %d", w.Code)
+	}
+}
+
+func TestChoose(t *testing.T) {
+	s := openStore(t, t.TempDir(), Options{})
+	defer s.Close()
+	put(t, s, testMeta("k", "text/html"), []byte("<p>hi</p>"))
+	put(t, s, testMeta("img", "image/jpeg"), []byte("jpeg"))
+	html, _ := s.Lookup("k", "", t0)
+	img, _ := s.Lookup("img", "", t0)
+	tests := []struct {
+		ae        string
+		html, img Encoding
+	}{
+		{"", Identity, Identity},
+		{"gzip, deflate, br, zstd", Brotli, Identity},
+		{"gzip", Gzip, Identity},
+		{"br;q=0, gzip;q=0.8", Gzip, Identity},
+		{"BR;q=1.0", Brotli, Identity},
+		{"*", Brotli, Identity},
+		{"gzip;q=0.000, deflate", Identity, Identity},
+		{"identity", Identity, Identity},
+	}
+	for _, tt := range tests {
+		if got := html.Choose(tt.ae); got != tt.html {
+			t.Errorf("html Choose(%q) = %v, want %v", tt.ae, got, tt.html)
+		}
+		if got := img.Choose(tt.ae); got != tt.img {
+			t.Errorf("img Choose(%q) = %v, want %v", tt.ae, got, tt.img)
+		}
+	}
+}
+
+func TestAbort(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir, Options{})
+	defer s.Close()
+	w := s.Create(testMeta("k", "text/html"))
+	w.Write(bodyFor("k"))
+	w.Abort()
+	if err := w.Commit(); err == nil {
+		t.Fatal("Commit after Abort succeeded")
+	}
+	if e, st := s.Lookup("k", "", t0); e != nil || st != Miss {
+		t.Fatalf("aborted entry found: %v", st)
+	}
+	if f := files(t, dir); len(f) != 0 {
+		t.Fatalf("files left: %v", f)
+	}
+}
+
+func TestTooLarge(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir, Options{MaxObject: 10_000})
+	defer s.Close()
+	for _, n := range []int{10_000, 10_001, 50_000} {
+		key := strings.Repeat("x", n%97)
+		w := s.Create(testMeta(key, "text/html"))
+		for range n / 1000 {
+			if k, err := w.Write(make([]byte, 1000)); k != 1000 || err != nil {
+				t.Fatalf("Write = %d, %v; a failed Writer must keep accepting", k, err)
+			}
+		}
+		w.Write(make([]byte, n%1000))
+		err := w.Commit()
+		e, _ := s.Lookup(key, "", t0)
+		if n <= 10_000 {
+			if err != nil || e == nil {
+				t.Fatalf("%d bytes: %v, entry %v", n, err, e)
+			}
+			continue
+		}
+		if !errors.Is(err, ErrTooLarge) || e != nil {
+			t.Fatalf("%d bytes: Commit = %v, entry %v", n, err, e)
+		}
+	}
+	if st := s.Stats(); st.TooLarge != 2 || st.Entries != 1 {
+		t.Errorf("stats %+v", st)
+	}
+	for name := range files(t, dir) {
+		if strings.HasPrefix(name, tmpDir) {
+			t.Errorf("temporary file left: %s", name)
+		}
+	}
+}
+
+func TestRestartAndRefresh(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir, Options{})
+	keys := []string{"https://www.rferl.org/", "https://www.rferl.org/a/1.html", "https://gdb.rferl.org/x.jpg"}
+	for _, k := range keys {
+		put(t, s, testMeta(k, "text/html"), bodyFor(k))
+	}
+	// A second commit of the same key replaces the first and its files.
+	put(t, s, testMeta(keys[0], "text/html"), bodyFor(keys[0]))
+	e, _ := s.Lookup(keys[1], "", t0)
+	p := DefaultPolicy()
+	m, err := p.Revalidated(&e.Meta, http.Header{"Cache-Control": {"max-age=3600"}, "Etag": {`"v2"`}}, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Refresh(e, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before := files(t, dir)
+
+	s = openStore(t, dir, Options{})
+	defer s.Close()
+	if got := files(t, dir); len(got) != len(before) {
+		t.Errorf("restart changed files: %v -> %v", before, got)
+	}
+	for _, k := range keys {
+		e, _ := s.Lookup(k, "", t0)
+		if e == nil {
+			t.Fatalf("%s lost on restart", k)
+		}
+		for enc := Identity; enc < numEncodings; enc++ {
+			if got, err := read(e, enc); err != nil || !bytes.Equal(got, bodyFor(k)) {
+				t.Fatalf("%s %v after restart: %v", k, enc, err)
+			}
+		}
+	}
+	e, st := s.Lookup(keys[1], "", t0.Add(90*time.Minute))
+	if st != Fresh || e.Meta.ETag != `"v2"` || e.Meta.Header.Get("Content-Type") != "text/html" {
+		t.Errorf("refresh not kept: %v %+v", st, e.Meta)
+	}
+	if st := s.Stats(); st.Entries != 3 || st.Corrupt != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestLeftoversRemoved(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir, Options{})
+	put(t, s, testMeta("k", "text/html"), bodyFor("k"))
+	e, _ := s.Lookup("k", "", t0)
+	s.Close()
+	shard := filepath.Join(dir, shardDir(e.shard))
+	junk := []string{
+		filepath.Join(dir, tmpDir, "half-written"),
+		filepath.Join(shard, e.name+".oldgen.id"),                // body of a replaced entry
+		filepath.Join(dir, "ff", "00112233445566778899aabbccddeeff.x.gz"), // body without manifest
+		filepath.Join(dir, "0a", "unknown"),
+	}
+	for _, p := range junk {
+		if err := os.WriteFile(p, []byte("junk"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s = openStore(t, dir, Options{})
+	defer s.Close()
+	for _, p := range junk {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s not removed: %v", p, err)
+		}
+	}
+	if e, _ := s.Lookup("k", "", t0); e == nil {
+		t.Error("good entry lost")
+	}
+}
+
+func TestCorruption(t *testing.T) {
+	tests := []struct {
+		name string
+		harm func(dir string, e *Entry) error
+		// atOpen: the damage is found on Open, not at start-up.
+		atOpen bool
+	}{
+		{"truncated identity", func(d string, e *Entry) error {
+			return os.Truncate(bodyPath(d, e, Identity), e.Size(Identity)/2)
+		}, false},
+		{"flipped byte in gzip", func(d string, e *Entry) error { return flip(bodyPath(d, e, Gzip), 100) }, true},
+		{"flipped byte in identity", func(d string, e *Entry) error { return flip(bodyPath(d, e, Identity), 5000) }, true},
+		{"missing brotli", func(d string, e *Entry) error { return os.Remove(bodyPath(d, e, Brotli)) }, false},
+		// Bodies without a manifest are leftovers, not a damaged entry.
+		{"missing manifest", func(d string, e *Entry) error { return os.Remove(manifestPath(d, e)) }, false},
+		{"garbage manifest", func(d string, e *Entry) error {
+			return os.WriteFile(manifestPath(d, e), []byte("\x00\xffgarbage"), 0o600)
+		}, false},
+		{"empty manifest", func(d string, e *Entry) error { return os.Truncate(manifestPath(d, e), 0) }, false},
+		{"flipped byte in manifest", func(d string, e *Entry) error { return flip(manifestPath(d, e), 200) }, false},
+		{"truncated manifest", func(d string, e *Entry) error { return os.Truncate(manifestPath(d, e), 150) }, false},
+		{"manifest under another name", func(d string, e *Entry) error {
+			other, shard := entryName(ident{"other", ""})
+			data, err := os.ReadFile(manifestPath(d, e))
+			if err != nil {
+				return err
+			}
+			os.Remove(manifestPath(d, e))
+			return os.WriteFile(filepath.Join(d, shardDir(shard), other+manifestExt), data, 0o600)
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := openStore(t, dir, Options{})
+			key := "https://www.rferl.org/a/" + tt.name
+			put(t, s, testMeta(key, "text/html"), bodyFor(key))
+			put(t, s, testMeta("good", "text/html"), bodyFor("good"))
+			e, _ := s.Lookup(key, "", t0)
+			s.Close()
+			if err := tt.harm(dir, e); err != nil {
+				t.Fatal(err)
+			}
+			s = openStore(t, dir, Options{})
+			defer s.Close()
+			e, _ = s.Lookup(key, "", t0)
+			if (e != nil) != tt.atOpen {
+				t.Fatalf("entry found after start-up: %v", e != nil)
+			}
+			if e != nil {
+				var bad error
+				for enc := Identity; enc < numEncodings; enc++ {
+					if _, err := read(e, enc); err != nil {
+						bad = err
+					}
+				}
+				if !errors.Is(bad, ErrCorrupt) {
+					t.Fatalf("damage not detected: %v", bad)
+				}
+				if e, st := s.Lookup(key, "", t0); e != nil || st != Miss {
+					t.Fatalf("damaged entry still listed: %v", st)
+				}
+			}
+			if want := btoi(tt.name != "missing manifest"); s.Stats().Corrupt != int64(want) {
+				t.Errorf("Corrupt = %d", s.Stats().Corrupt)
+			}
+			for name := range files(t, dir) {
+				if strings.Contains(name, e0name(key)) {
+					t.Errorf("file of the damaged entry left: %s", name)
+				}
+			}
+			g, _ := s.Lookup("good", "", t0)
+			if got, err := read(g, Brotli); err != nil || !bytes.Equal(got, bodyFor("good")) {
+				t.Errorf("undamaged entry: %v", err)
+			}
+		})
+	}
+}
+
+func e0name(key string) string {
+	n, _ := entryName(ident{key, ""})
+	return n
+}
+
+func flip(path string, off int64) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	b := make([]byte, 1)
+	if _, err := f.ReadAt(b, off); err != nil {
+		return err
+	}
+	b[0] ^= 0x20
+	_, err = f.WriteAt(b, off)
+	return err
+}
