@@ -96,6 +96,7 @@ const (
 	rawCSS                      // style
 	rawHTML                     // script holding an HTML template
 	rawOther                    // script of another type: Embedded
+	rawPass                     // title, textarea, iframe, ...: copied as is
 	rawPlaintext                // plaintext: the rest of the document as is
 )
 
@@ -107,57 +108,55 @@ type htmlRewriter struct {
 	baseSet bool   // a <base href> was seen
 	depth   int
 
-	z        *html.Tokenizer
-	nTagAttr int // TagAttr calls made on the current tag
-	attrs    []attr
-	tag      tagInfo
+	attrs []attr
+	tag   tagInfo
+	dec   *html.Tokenizer // decodes the current tag's attribute values
+	decN  int             // TagAttr calls made on dec
 }
 
 func newHTMLRewriter(out *bufio.Writer, d *Doc, depth int) *htmlRewriter {
 	return &htmlRewriter{out: out, d: d, root: d.baseRoot(), depth: depth}
 }
 
-// run rewrites the document read from s. Each raw-text element (script,
-// style) is streamed past the tokenizer, and a fresh tokenizer continues
-// after it.
+// run rewrites the document read from s, token by token. The content of
+// raw-text elements (script, style, ...) is streamed from s.
 func (r *htmlRewriter) run(s *source) error {
 	for {
-		z := html.NewTokenizer(s)
-		z.SetMaxBuf(MaxHTMLToken)
-		r.z = z
-		kind, err := r.tokens()
-		if err != nil || kind == rawNone {
-			return err
-		}
-		s.unread(z.Buffered())
-		r.z = nil
-		if err := r.rawText(s, kind); err != nil {
-			return err
-		}
-	}
-}
-
-// tokens copies and rewrites tokens until the end of the document or the
-// start of a raw-text element that needs streaming.
-func (r *htmlRewriter) tokens() (rawKind, error) {
-	z := r.z
-	for {
-		switch z.Next() {
-		case html.ErrorToken:
-			if err := z.Err(); err != io.EOF {
-				return rawNone, fmt.Errorf("rewrite html: %w", err)
+		data := s.buf[s.off:]
+		eof := s.err != nil
+		if len(data) == 0 {
+			if eof {
+				if s.err == io.EOF {
+					return nil
+				}
+				return wrapRead(s.err)
 			}
-			r.out.Write(z.Raw()) // an unfinished tag at the end
-			return rawNone, nil
-		case html.StartTagToken, html.SelfClosingTagToken:
-			kind, err := r.startTag(z.Raw())
-			if err != nil || kind != rawNone {
-				return kind, err
+			s.fill()
+			continue
+		}
+		kind, n := nextToken(data, eof)
+		if n < 0 {
+			if len(data) >= MaxHTMLToken {
+				return fmt.Errorf("rewrite html: token of more than %d bytes: %w", MaxHTMLToken, ErrHTMLTokenTooLarge)
 			}
-		case html.CommentToken:
-			r.writeEmbedded(z.Raw())
+			s.fill()
+			continue
+		}
+		tok := data[:n]
+		s.off += n
+		switch kind {
+		case tokStart:
+			raw, err := r.startTag(tok)
+			if err == nil && raw != rawNone {
+				err = r.rawText(s, raw)
+			}
+			if err != nil {
+				return err
+			}
+		case tokComment:
+			r.writeEmbedded(tok)
 		default:
-			r.out.Write(z.Raw())
+			r.out.Write(tok)
 		}
 	}
 }
@@ -168,11 +167,11 @@ func (r *htmlRewriter) rawText(s *source, kind rawKind) error {
 		_, err := io.Copy(r.out, s)
 		return wrapRead(err)
 	}
-	tag := "script"
-	if kind == rawCSS {
-		tag = "style"
+	rt := &rawTextReader{s: s, tag: r.tag.name}
+	if kind == rawPass {
+		_, err := rt.WriteTo(r.out)
+		return wrapRead(err)
 	}
-	rt := &rawTextReader{s: s, tag: tag}
 	if kind == rawHTML && r.depth < maxHTMLDepth {
 		nested := newHTMLRewriter(r.out, r.d, r.depth+1)
 		return nested.run(&source{r: rt})

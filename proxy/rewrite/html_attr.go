@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"strings"
+
+	"golang.org/x/net/html"
 )
 
 // attr is one attribute of a start tag, as spans of the tag's raw bytes.
@@ -65,7 +67,7 @@ func (r *htmlRewriter) startTag(raw []byte) (rawKind, error) {
 		return r.contentKind(), nil
 	}
 	r.scanAttrs(raw, i)
-	r.nTagAttr = 0
+	r.dec = nil
 	changed := false
 	for k := range r.attrs {
 		a := &r.attrs[k]
@@ -101,11 +103,11 @@ func (r *htmlRewriter) contentKind() rawKind {
 		return rawCSS
 	case "plaintext":
 		return rawPlaintext
-	case "noscript":
-		// Trackers hide in noscript; read its content as HTML, as a
-		// browser without scripts does.
-		r.z.NextIsNotRawText()
+	case "title", "textarea", "iframe", "noembed", "noframes", "xmp":
+		return rawPass
 	}
+	// Anything else, noscript included, holds HTML. Trackers hide in
+	// noscript: its content is read as a browser without scripts does.
 	return rawNone
 }
 
@@ -136,37 +138,27 @@ func scriptKind(typ []byte, hasType bool) rawKind {
 	return rawOther
 }
 
-// tagName returns the name of the tag in raw ("<name ...>") and the offset
-// after it, as the tokenizer reads it.
-func tagName(raw []byte) ([]byte, int) {
-	for i := 2; i < len(raw); i++ {
-		switch raw[i] {
-		case ' ', '\n', '\r', '\t', '\f':
-			return raw[1:i], i + 1
-		case '/', '>':
-			return raw[1:i], i
-		}
+// knownTags are the tags the rewriter treats specially.
+var knownTags = map[string]string{}
+
+func init() {
+	for _, t := range []string{"link", "script", "style", "meta", "base", "object",
+		"noscript", "plaintext", "title", "textarea", "iframe", "noembed", "noframes", "xmp"} {
+		knownTags[t] = t
 	}
-	return raw[1:], len(raw)
 }
 
 // knownTag returns the lower-case name of the tags the rewriter treats
 // specially, and "" for the others, without allocating.
 func knownTag(name []byte) string {
-	if len(name) > 9 {
+	var b [10]byte
+	if len(name) > len(b) {
 		return ""
 	}
-	var b [9]byte
 	for i, c := range name {
 		b[i] = lowerASCII(c)
 	}
-	switch s := string(b[:len(name)]); s {
-	case "a", "img", "link", "script", "style", "meta", "base", "iframe",
-		"object", "noscript", "plaintext", "form", "embed", "source", "video",
-		"audio", "input", "param", "area", "frame", "track", "image", "use":
-		return s
-	}
-	return ""
+	return knownTags[string(b[:len(name)])]
 }
 
 // scanAttrs fills r.attrs from the raw tag, starting at offset i, the way
@@ -182,21 +174,7 @@ func (r *htmlRewriter) scanAttrs(raw []byte, i int) {
 	skipSpace()
 	for i < len(raw) && raw[i] != '>' {
 		var a attr
-		a.k0 = i
-		for i < len(raw) {
-			c := raw[i]
-			i++
-			if c == '=' && i == a.k0+1 {
-				continue
-			}
-			if c == '=' || c == '/' || c == '>' || isSpace(c) {
-				i--
-				break
-			}
-		}
-		a.k1 = i
-		a.v0, a.v1 = i, i
-		i = scanAttrVal(raw, i, &a)
+		i = scanAttr(raw, i, &a)
 		a.saved = -1
 		if a.k1 > a.k0 && !r.seen(raw, raw[a.k0:a.k1]) {
 			a.saved = saved
@@ -208,53 +186,6 @@ func (r *htmlRewriter) scanAttrs(raw []byte, i int) {
 		}
 		skipSpace()
 	}
-}
-
-// scanAttrVal reads "= value" after an attribute key at raw[i:] like the
-// tokenizer's readTagAttrVal, and returns the offset after it.
-func scanAttrVal(raw []byte, i int, a *attr) int {
-	for i < len(raw) && isSpace(raw[i]) {
-		i++
-	}
-	if i >= len(raw) {
-		return i
-	}
-	switch raw[i] {
-	case '/':
-		return i + 1
-	case '=':
-		i++
-	default:
-		return i
-	}
-	for i < len(raw) && isSpace(raw[i]) {
-		i++
-	}
-	if i >= len(raw) {
-		return i
-	}
-	switch q := raw[i]; q {
-	case '>':
-		return i
-	case '"', '\'':
-		a.quote = q
-		a.v0 = i + 1
-		end := bytes.IndexByte(raw[i+1:], q)
-		if end < 0 {
-			a.v1 = len(raw)
-			return len(raw)
-		}
-		a.v1 = a.v0 + end
-		return a.v1 + 1
-	}
-	a.v0 = i
-	for i++; i < len(raw); i++ {
-		if c := raw[i]; isSpace(c) || c == '>' {
-			break
-		}
-	}
-	a.v1 = i
-	return i
 }
 
 // seen reports whether an attribute named key (any case) came before.
@@ -407,12 +338,17 @@ func (r *htmlRewriter) value(raw []byte, a *attr) string {
 	if bytes.IndexByte(v, '&') < 0 && bytes.IndexByte(v, 0) < 0 && bytes.IndexByte(v, '\r') < 0 {
 		return string(v)
 	}
-	// Let the tokenizer decode it: HTML decodes references in attribute
+	// Let the Tokenizer decode it: HTML decodes references in attribute
 	// values by rules of their own ("&copy=1" stays as it is).
+	if r.dec == nil {
+		r.dec = html.NewTokenizer(bytes.NewReader(raw))
+		r.dec.Next()
+		r.decN = 0
+	}
 	var val []byte
-	for r.nTagAttr <= a.saved {
-		_, val, _ = r.z.TagAttr()
-		r.nTagAttr++
+	for r.decN <= a.saved {
+		_, val, _ = r.dec.TagAttr()
+		r.decN++
 	}
 	return string(val)
 }

@@ -6,17 +6,15 @@ import (
 	"io"
 )
 
-// source is the input of an HTML rewriter. The tokenizer reads from it;
-// at a raw-text element the bytes the tokenizer buffered are pushed back,
-// the element's content is streamed from it, and a new tokenizer goes on
-// reading it.
+// source is the buffered input of an HTML rewriter. Tokens are cut from
+// its buffer in place; the content of raw-text elements is streamed from
+// it.
 type source struct {
-	r     io.Reader
-	out   *bufio.Writer // flushed before waiting on r; nil for nested input
-	buf   []byte        // buf[off:] is pending input
-	off   int
-	spare []byte
-	err   error // sticky error of r
+	r   io.Reader
+	out *bufio.Writer // flushed before waiting on r; nil for nested input
+	buf []byte        // buf[off:] is pending input
+	off int
+	err error // sticky error of r
 }
 
 const sourceChunk = 16 << 10
@@ -49,26 +47,6 @@ func (s *source) flush() error {
 		return err
 	}
 	return nil
-}
-
-// unread puts b back in front of the pending input.
-func (s *source) unread(b []byte) {
-	if len(b) == 0 {
-		return
-	}
-	if s.off >= len(b) {
-		s.off -= len(b)
-		copy(s.buf[s.off:], b)
-		return
-	}
-	pending := s.buf[s.off:]
-	need := len(b) + len(pending)
-	if cap(s.spare) < need {
-		s.spare = make([]byte, 0, max(need, sourceChunk))
-	}
-	nb := append(append(s.spare[:0], b...), pending...)
-	s.spare = s.buf[:0]
-	s.buf, s.off = nb, 0
 }
 
 // fill reads more input after the pending bytes.
