@@ -564,3 +564,25 @@ func TestLogsHoldNoReaderAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestUTF16PageRewritten: a page in an encoding that is not
+// ASCII-compatible is decoded, rewritten and served as UTF-8.
+func TestUTF16PageRewritten(t *testing.T) {
+	page := `<html><body><a href="https://www.svoboda.org/a/1.html">Свобода</a></body></html>`
+	var utf16 []byte
+	utf16 = append(utf16, 0xFF, 0xFE) // little-endian BOM
+	for _, r := range page {
+		utf16 = append(utf16, byte(r), byte(r>>8))
+	}
+	te := startEdge(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-16")
+		w.Write(utf16)
+	}), nil)
+	resp, body := te.get(t, "/utf16")
+	if ct := resp.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	if !bytes.Contains(body, []byte(`<a href="/_z/www.svoboda.org/a/1.html">Свобода</a>`)) {
+		t.Errorf("body = %q", body)
+	}
+}

@@ -172,7 +172,17 @@ func (e *Edge) rewriteBody(resp *http.Response, kind rewrite.Kind, doc *rewrite.
 		return fmt.Errorf("decode %s body: %w", ce, err)
 	}
 	var src io.Reader = &limitedReader{r: dec, left: e.opts.MaxBody}
-	// TODO(lead): charset decoding with rewrite.DecodeHTML once it lands.
+	if kind == rewrite.KindHTML {
+		utf8Src, charset, err := rewrite.DecodeHTML(src, resp.Header.Get("Content-Type"))
+		if err != nil {
+			dec.Close()
+			return fmt.Errorf("decode html: %w", err)
+		}
+		if charset == "utf-8" {
+			resp.Header.Set("Content-Type", "text/html; charset=utf-8")
+		}
+		src = utf8Src
+	}
 	enc := negotiateEncoding(readerAE)
 	pr, pw := io.Pipe()
 	origin := resp.Body
