@@ -111,10 +111,14 @@ func (m *Mapper) MirrorPath(u *url.URL) (string, bool) {
 // ToOrigin maps the escaped path and raw query of a reader's request to the
 // origin URL it stands for. It refuses paths that are not plain: dot
 // segments, encoded slashes, backslashes, encoded dots, control bytes, and
-// hosts under HostPrefix that are not origin hosts.
+// hosts under HostPrefix that are not origin hosts; and queries with
+// control bytes, spaces or '#'.
 func (m *Mapper) ToOrigin(escapedPath, rawQuery string) (*url.URL, error) {
 	if err := checkPath(escapedPath); err != nil {
 		return nil, err
+	}
+	if strings.ContainsFunc(rawQuery, func(r rune) bool { return r < 0x21 || r == 0x7f || r == '#' }) {
+		return nil, fmt.Errorf("%w: control byte, space or '#' in query", ErrBadPath)
 	}
 	host, rest := m.site, escapedPath
 	if strings.HasPrefix(escapedPath, HostPrefix) {
