@@ -253,7 +253,7 @@ func TestLeftoversRemoved(t *testing.T) {
 	shard := filepath.Join(dir, shardDir(e.shard))
 	junk := []string{
 		filepath.Join(dir, tmpDir, "half-written"),
-		filepath.Join(shard, e.name+".oldgen.id"),                // body of a replaced entry
+		filepath.Join(shard, e.name+".oldgen.id"),                         // body of a replaced entry
 		filepath.Join(dir, "ff", "00112233445566778899aabbccddeeff.x.gz"), // body without manifest
 		filepath.Join(dir, "0a", "unknown"),
 	}
