@@ -9,4 +9,11 @@ require (
 	golang.org/x/net v0.62.0
 )
 
-require golang.org/x/text v0.44.0 // indirect
+require (
+	aead.dev/minisign v0.3.0 // indirect
+	github.com/quic-go/qpack v0.6.0 // indirect
+	github.com/quic-go/quic-go v0.65.0 // indirect
+	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
+)

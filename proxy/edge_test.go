@@ -50,6 +50,45 @@ func startEdge(t *testing.T, h http.Handler, extraHosts []string, unpinned ...st
 // startEdgeFor is startEdge for any origin site and host family.
 func startEdgeFor(t *testing.T, h http.Handler, site string, hosts []string, unpinned ...string) *testEdge {
 	t.Helper()
+	edge, origin, logs := newEdge(t, h, site, hosts, unpinned...)
+	mapper := edge.opts.Mapper
+	ca, err := certs.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(edge)
+	srv.EnableHTTP2 = true
+	srv.TLS = &tls.Config{GetCertificate: ca.GetCertificate(func(n string) bool { return n == mirrorName })}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	addr := srv.Listener.Addr().String()
+	te := &testEdge{origin: origin, server: srv, logs: logs, mapper: mapper}
+	te.client = &http.Client{
+		Transport: &http.Transport{
+			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+				if err == nil {
+					te.mu.Lock()
+					te.readerAddrs = append(te.readerAddrs, conn.LocalAddr().String())
+					te.mu.Unlock()
+				}
+				return conn, err
+			},
+			TLSClientConfig:    &tls.Config{RootCAs: ca.Pool()},
+			ForceAttemptHTTP2:  true,
+			DisableCompression: true,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Timeout:       10 * time.Second,
+	}
+	t.Cleanup(te.client.CloseIdleConnections)
+	return te
+}
+
+// newEdge returns an edge for site and hosts in front of a fake origin
+// running h, and the buffer its logs go to.
+func newEdge(t *testing.T, h http.Handler, site string, hosts []string, unpinned ...string) (*Edge, *fakeorigin.Server, *lockedBuffer) {
+	t.Helper()
 	origin, err := fakeorigin.Start(h)
 	if err != nil {
 		t.Fatal(err)
@@ -87,37 +126,7 @@ func startEdgeFor(t *testing.T, h http.Handler, site string, hosts []string, unp
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, err := certs.NewCA()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(edge)
-	srv.EnableHTTP2 = true
-	srv.TLS = &tls.Config{GetCertificate: ca.GetCertificate(func(n string) bool { return n == mirrorName })}
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	addr := srv.Listener.Addr().String()
-	te := &testEdge{origin: origin, server: srv, logs: logs, mapper: mapper}
-	te.client = &http.Client{
-		Transport: &http.Transport{
-			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-				conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-				if err == nil {
-					te.mu.Lock()
-					te.readerAddrs = append(te.readerAddrs, conn.LocalAddr().String())
-					te.mu.Unlock()
-				}
-				return conn, err
-			},
-			TLSClientConfig:    &tls.Config{RootCAs: ca.Pool()},
-			ForceAttemptHTTP2:  true,
-			DisableCompression: true,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		Timeout:       10 * time.Second,
-	}
-	t.Cleanup(te.client.CloseIdleConnections)
-	return te
+	return edge, origin, logs
 }
 
 // get fetches path from the mirror with optional header pairs.

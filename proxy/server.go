@@ -10,7 +10,11 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
 
 	"zerkalo/proxy/certs"
 )
@@ -19,58 +23,122 @@ import (
 // signal before connections are closed.
 const ShutdownGrace = 20 * time.Second
 
-// Server serves an http.Handler to readers over TLS (HTTP/1.1 and HTTP/2).
+// Server serves an http.Handler to readers over TLS: HTTP/1.1 and HTTP/2 on
+// TCP, and HTTP/3 (QUIC) on UDP at the same address.
 type Server struct {
-	// Listen is the TCP address, "host:port".
+	// Listen is the address, "host:port", for both TCP and UDP.
 	Listen string
-	// Handler serves every request.
+	// Handler serves every request, whatever the protocol.
 	Handler http.Handler
 	// TLSConfig holds the certificates; see SelfSignedTLS and FilesTLS.
 	TLSConfig *tls.Config
 	// Logger gets the server's operational logs.
 	Logger *slog.Logger
-	// Ready, if not nil, is called with the bound address once the
-	// listener accepts connections.
+	// Ready, if not nil, is called with the bound TCP address once both
+	// listeners accept connections.
 	Ready func(addr net.Addr)
 }
 
 // Run listens and serves until ctx is done, then stops accepting, lets
-// in-flight requests finish for up to ShutdownGrace, and returns.
+// in-flight requests finish for up to ShutdownGrace (HTTP/2 and HTTP/3
+// send GOAWAY), and returns.
 func (s *Server) Run(ctx context.Context) error {
-	ln, err := net.Listen("tcp", s.Listen)
+	ln, udp, err := listenBoth(s.Listen)
 	if err != nil {
-		return listenError(s.Listen, err)
+		return err
 	}
-	tlsConf := s.TLSConfig.Clone()
-	tlsConf.NextProtos = []string{"h2", "http/1.1"}
+	tcpConf := s.TLSConfig.Clone()
+	tcpConf.NextProtos = []string{"h2", "http/1.1"}
+	h3 := &http3.Server{
+		Handler:        refuseEarlyData(s.Handler),
+		TLSConfig:      http3.ConfigureTLSConfig(s.TLSConfig.Clone()),
+		QUICConfig:     &quic.Config{Allow0RTT: true, MaxIdleTimeout: 60 * time.Second},
+		MaxHeaderBytes: 64 << 10,
+		IdleTimeout:    120 * time.Second,
+		Logger:         slog.New(slog.DiscardHandler), // its records carry client addresses
+	}
 	hs := &http.Server{
-		Handler:           s.Handler,
-		TLSConfig:         tlsConf,
+		Handler:           advertiseHTTP3(s.Handler),
+		TLSConfig:         tcpConf,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(quietTLSErrors{s.Logger.Handler()}, slog.LevelDebug),
 	}
+	errc := make(chan error, 2)
+	go func() { errc <- fmt.Errorf("serve tcp %s: %w", ln.Addr(), hs.ServeTLS(ln, "", "")) }()
+	go func() { errc <- fmt.Errorf("serve udp %s: %w", udp.LocalAddr(), h3.Serve(udp)) }()
 	if s.Ready != nil {
 		s.Ready(ln.Addr())
 	}
-	s.Logger.Info("serving", "listen", ln.Addr().String())
-	errc := make(chan error, 1)
-	go func() { errc <- hs.ServeTLS(ln, "", "") }()
+	s.Logger.Info("serving", "listen", ln.Addr().String(), "protocols", "h1 h2 h3")
 	select {
-	case err := <-errc:
-		return fmt.Errorf("serve %s: %w", s.Listen, err)
+	case err = <-errc:
+		hs.Close()
+		h3.Close()
+		udp.Close()
+		<-errc
+		return err
 	case <-ctx.Done():
 	}
 	s.Logger.Info("shutting down", "grace", ShutdownGrace.String())
 	sctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
 	defer cancel()
-	err = hs.Shutdown(sctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		hs.Close()
-	}
+	var wg sync.WaitGroup
+	var tcpErr, udpErr error
+	wg.Go(func() { tcpErr = hs.Shutdown(sctx) })
+	wg.Go(func() { udpErr = h3.Shutdown(sctx) })
+	wg.Wait()
+	hs.Close()
+	h3.Close()
+	udp.Close()
 	<-errc
-	return err
+	<-errc
+	return errors.Join(tcpErr, udpErr)
+}
+
+// listenBoth opens the TCP listener and a UDP socket on the same port (the
+// TCP one's, when the port was 0).
+func listenBoth(addr string) (net.Listener, net.PacketConn, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, listenError(addr, err)
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	udp, err := net.ListenPacket("udp", net.JoinHostPort(host, port))
+	if err != nil {
+		ln.Close()
+		return nil, nil, listenError("udp "+addr, err)
+	}
+	return ln, udp, nil
+}
+
+// advertiseHTTP3 adds Alt-Svc to TCP responses, naming the port the reader
+// connected to (from Host), so it stays right behind a relay listening on
+// another port than the edge.
+func advertiseHTTP3(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		port := "443"
+		if _, p, err := net.SplitHostPort(r.Host); err == nil && p != "" {
+			port = p
+		}
+		w.Header().Set("Alt-Svc", `h3=":`+port+`"; ma=86400`)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// refuseEarlyData answers 425 Too Early to requests other than GET and
+// HEAD that arrive in QUIC 0-RTT data, which an attacker can replay.
+func refuseEarlyData(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS != nil && !r.TLS.HandshakeComplete && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Cache-Control", "no-store")
+			http.Error(w, "425 Too Early: repeat the request after the handshake", http.StatusTooEarly)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // listenError explains the listen failures operators meet most.
