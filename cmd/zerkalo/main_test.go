@@ -98,21 +98,24 @@ func TestCheckReportsFileAndLine(t *testing.T) {
 	}
 }
 
-// TestDemoServesMirroredPages runs the real binary in demo mode, fetches
-// the front page over TLS from the edge, and stops it with SIGTERM.
-func TestDemoServesMirroredPages(t *testing.T) {
+// edgeProcess is a zerkalo serve child process.
+type edgeProcess struct {
+	cmd  *exec.Cmd
+	addr string      // the bound TCP (and UDP) address
+	logs chan string // its log lines
+	pool *x509.CertPool
+}
+
+// startDemoEdge writes conf to a config file in a new folder and runs
+// "zerkalo serve --demo --config" on it.
+func startDemoEdge(t *testing.T, conf string) (*edgeProcess, string) {
+	t.Helper()
 	dir := t.TempDir()
-	conf := filepath.Join(dir, "zerkalo.toml")
-	err := os.WriteFile(conf, []byte(`listen = "127.0.0.1:0"
-domains = ["mirror.test"]
-state_dir = "state"
-[cache]
-dir = "cache"
-`), 0o644)
-	if err != nil {
+	path := filepath.Join(dir, "zerkalo.toml")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(binary, "serve", "--demo", "--config", conf)
+	cmd := exec.Command(binary, "serve", "--demo", "--config", path)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -121,31 +124,68 @@ dir = "cache"
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	logs := make(chan string, 100)
+	e := &edgeProcess{cmd: cmd, logs: make(chan string, 1000)}
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			logs <- sc.Text()
+			e.logs <- sc.Text()
 		}
-		close(logs)
+		close(e.logs)
 	}()
-	addr := waitForLog(t, logs, regexp.MustCompile(`msg=serving listen=(\S+)`))
-
+	e.addr = waitForLog(t, e.logs, regexp.MustCompile(`msg=serving listen=(\S+)`))
 	caPEM, err := os.ReadFile(filepath.Join(dir, "state", "selfsigned-ca.pem"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
+	e.pool = x509.NewCertPool()
+	if !e.pool.AppendCertsFromPEM(caPEM) {
 		t.Fatal("no CA certificate in selfsigned-ca.pem")
 	}
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: pool},
+	return e, path
+}
+
+// client returns an HTTP client that reaches the edge whatever the URL's
+// host, verifying its certificate against the edge's CA.
+func (e *edgeProcess) client() *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: e.pool},
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, addr)
+			return (&net.Dialer{}).DialContext(ctx, network, e.addr)
 		},
 		ForceAttemptHTTP2: true,
 	}}
+}
+
+// stop sends SIGTERM and checks the edge exits cleanly in time.
+func (e *edgeProcess) stop(t *testing.T) {
+	t.Helper()
+	if err := e.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- e.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("edge exited with %v after SIGTERM", err)
+		}
+	case <-time.After(25 * time.Second):
+		t.Error("edge did not stop within 25 s of SIGTERM")
+	}
+}
+
+const demoConf = `listen = "127.0.0.1:0"
+domains = ["mirror.test"]
+state_dir = "state"
+[cache]
+dir = "cache"
+`
+
+// TestDemoServesMirroredPages runs the real binary in demo mode, fetches
+// the front page over TLS from the edge, and stops it with SIGTERM.
+func TestDemoServesMirroredPages(t *testing.T) {
+	e, _ := startDemoEdge(t, demoConf)
+	client := e.client()
 	defer client.CloseIdleConnections()
 	resp, err := client.Get("https://mirror.test/")
 	if err != nil {
@@ -162,20 +202,52 @@ dir = "cache"
 	if bytes.Contains(body, []byte(`src="https://gdb.rferl.org`)) || bytes.Contains(body, []byte(`href="https://www.rferl.org`)) {
 		t.Errorf("front page still links to origin hosts")
 	}
+	e.stop(t)
+}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+// TestReloadOnSIGHUP changes the served domains through a reload, then
+// checks that an invalid config is rejected while the old one keeps
+// serving.
+func TestReloadOnSIGHUP(t *testing.T) {
+	e, path := startDemoEdge(t, demoConf)
+	status := func(host string) string {
+		c := e.client()
+		defer c.CloseIdleConnections()
+		resp, err := c.Get("https://" + host + "/")
+		if err != nil {
+			return "refused"
+		}
+		resp.Body.Close()
+		return resp.Status
+	}
+	if got := status("mirror.test"); got != "200 OK" {
+		t.Fatalf("before reload: mirror.test %s", got)
+	}
+	newConf := strings.Replace(demoConf, `["mirror.test"]`, `["other.test"]`, 1)
+	if err := os.WriteFile(path, []byte(newConf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("edge exited with %v after SIGTERM", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Error("edge did not stop within 15 s of SIGTERM")
+	e.cmd.Process.Signal(syscall.SIGHUP)
+	waitForLog(t, e.logs, regexp.MustCompile(`msg=(reloaded)`))
+	if got := status("other.test"); got != "200 OK" {
+		t.Errorf("after reload: other.test %s", got)
 	}
+	if got := status("mirror.test"); got != "refused" {
+		t.Errorf("after reload: mirror.test %s, want refused", got)
+	}
+
+	if err := os.WriteFile(path, []byte(newConf+"bogus_key = 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.cmd.Process.Signal(syscall.SIGHUP)
+	line := waitForLog(t, e.logs, regexp.MustCompile(`(msg="reload rejected.*)`))
+	if !strings.Contains(line, path+":6:") {
+		t.Errorf("rejection does not name the file and line: %s", line)
+	}
+	if got := status("other.test"); got != "200 OK" {
+		t.Errorf("after a rejected reload: other.test %s", got)
+	}
+	e.stop(t)
 }
 
 // waitForLog returns the first submatch of the first log line matching re.

@@ -8,9 +8,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -19,6 +22,7 @@ import (
 	"zerkalo/proxy/demo"
 	"zerkalo/proxy/fakeorigin"
 	"zerkalo/proxy/rewrite"
+	"zerkalo/proxy/systemd"
 )
 
 const serveUsage = `Usage: zerkalo serve [--config FILE] [--demo] [--check]
@@ -54,7 +58,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	log := newLogger(stderr, cfg.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, cfg, *demoMode, log); err != nil {
+	if err := serve(ctx, *configPath, cfg, *demoMode, log); err != nil {
 		log.Error("edge stopped", "err", err)
 		return exitFailure
 	}
@@ -84,30 +88,122 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
-// serve wires the configured parts together and runs the edge until ctx
-// is done.
-func serve(ctx context.Context, cfg *config.Config, demoMode bool, log *slog.Logger) error {
-	origin := cfg.Origin
-	hosts := cfg.Hosts()
-	roots, err := cfg.OriginCAs()
-	if err != nil {
-		return err
-	}
+// serve runs the edge until ctx is done, reloading its configuration on
+// SIGHUP. The listeners stay open across reloads: in-flight requests finish
+// on the configuration they started with, new ones get the new one.
+func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode bool, log *slog.Logger) error {
+	var demoOrigin *fakeorigin.Server
 	if demoMode {
 		fake, err := fakeorigin.Start(demo.Handler())
 		if err != nil {
 			return fmt.Errorf("demo origin: %w", err)
 		}
 		defer fake.Close()
+		demoOrigin = fake
+		log.Info("demo mode: serving bundled sample pages", "origin", fake.Addr())
+	}
+	first, err := build(cfg, demoOrigin, log)
+	if err != nil {
+		return err
+	}
+	var current atomic.Pointer[edgeState]
+	current.Store(first)
+	defer func() { current.Load().close() }()
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	srv := &proxy.Server{
+		Listen:    cfg.Listen,
+		Handler:   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { current.Load().handler.ServeHTTP(w, r) }),
+		TLSConfig: &tls.Config{GetCertificate: func(h *tls.ClientHelloInfo) (*tls.Certificate, error) { return current.Load().getCertificate(h) }},
+		Logger:    log,
+		Ready: func(addr net.Addr) {
+			if cfg.TLS.Mode == "self-signed" {
+				log.Info("self-signed mode: trust this CA to avoid browser warnings",
+					"ca", filepath.Join(cfg.StateDir, "selfsigned-ca.pem"))
+			}
+			for _, d := range cfg.Domains {
+				log.Info("mirror ready", "url", "https://"+net.JoinHostPort(d, portOf(addr)))
+			}
+			notify(log, systemd.Ready)
+			go runWatchdog(ctx, addr, log)
+		},
+	}
+	srvCtx, stopServing := context.WithCancel(ctx)
+	defer stopServing()
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(srvCtx) }()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-ctx.Done():
+			notify(log, systemd.Stopping)
+			return <-done
+		case <-hup:
+			reload(cfgPath, cfg, demoOrigin, &current, log)
+		}
+	}
+}
+
+// reload replaces the running configuration with the file's current
+// contents, or keeps the old one if the new one is invalid.
+func reload(path string, running *config.Config, demoOrigin *fakeorigin.Server, current *atomic.Pointer[edgeState], log *slog.Logger) {
+	notify(log, systemd.Reloading)
+	defer notify(log, systemd.Ready)
+	if path == "" {
+		log.Info("reload: no config file; nothing to reload")
+		return
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		log.Error("reload rejected: the new config is invalid; the old one keeps serving", "err", err)
+		return
+	}
+	if cfg.Listen != running.Listen {
+		log.Warn("reload: listen changed; restart to apply it", "listen", running.Listen, "new", cfg.Listen)
+	}
+	next, err := build(cfg, demoOrigin, log)
+	if err != nil {
+		log.Error("reload rejected; the old config keeps serving", "err", err)
+		return
+	}
+	old := current.Swap(next)
+	old.close()
+	log.Info("reloaded", "config", path, "domains", strings.Join(cfg.Domains, " "))
+}
+
+// edgeState is what one configuration builds: the handler readers get and
+// the certificates they are served.
+type edgeState struct {
+	handler        http.Handler
+	getCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	transport      *http.Transport
+}
+
+// close lets go of the state's idle origin connections; requests still in
+// flight on it finish normally.
+func (s *edgeState) close() { s.transport.CloseIdleConnections() }
+
+// build wires the parts of one configuration together.
+func build(cfg *config.Config, demoOrigin *fakeorigin.Server, log *slog.Logger) (*edgeState, error) {
+	origin := cfg.Origin
+	hosts := cfg.Hosts()
+	roots, err := cfg.OriginCAs()
+	if err != nil {
+		return nil, err
+	}
+	if demoOrigin != nil {
 		origin.Site = demo.Site
 		hosts = demo.Hosts(demo.Site)
-		origin.Resolve = map[string]string{"*": fake.Addr()}
-		roots = fake.CA().Pool()
-		log.Info("demo mode: serving bundled sample pages", "origin", fake.Addr())
+		origin.Resolve = map[string]string{"*": demoOrigin.Addr()}
+		roots = demoOrigin.CA().Pool()
 	}
 	mapper, err := rewrite.NewMapper(origin.Site, hosts)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	transport := proxy.NewOriginTransport(proxy.OriginOptions{
 		IsOrigin:       mapper.IsOrigin,
@@ -116,7 +212,6 @@ func serve(ctx context.Context, cfg *config.Config, demoMode bool, log *slog.Log
 		ConnectTimeout: time.Duration(origin.ConnectTimeout),
 		HeaderTimeout:  time.Duration(origin.Timeout),
 	})
-	defer transport.CloseIdleConnections()
 	edge, err := proxy.New(proxy.Options{
 		Mapper:    mapper,
 		Domains:   cfg.Domains,
@@ -127,28 +222,13 @@ func serve(ctx context.Context, cfg *config.Config, demoMode bool, log *slog.Log
 		Logger:    log,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tlsConf, err := readerTLS(cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	srv := &proxy.Server{
-		Listen:    cfg.Listen,
-		Handler:   edge,
-		TLSConfig: tlsConf,
-		Logger:    log,
-		Ready: func(addr net.Addr) {
-			if cfg.TLS.Mode == "self-signed" {
-				log.Info("self-signed mode: trust this CA to avoid browser warnings",
-					"ca", filepath.Join(cfg.StateDir, "selfsigned-ca.pem"))
-			}
-			for _, d := range cfg.Domains {
-				log.Info("mirror ready", "url", "https://"+net.JoinHostPort(d, portOf(addr)))
-			}
-		},
-	}
-	return srv.Run(ctx)
+	return &edgeState{handler: edge, getCertificate: tlsConf.GetCertificate, transport: transport}, nil
 }
 
 func portOf(addr net.Addr) string {
@@ -164,4 +244,40 @@ func readerTLS(cfg *config.Config) (*tls.Config, error) {
 	default:
 		return proxy.SelfSignedTLS(cfg.StateDir, cfg.Domains)
 	}
+}
+
+// notify sends one sd_notify message; a failure is logged, not fatal.
+func notify(log *slog.Logger, send func() error) {
+	if err := send(); err != nil {
+		log.Warn("systemd notify failed", "err", err)
+	}
+}
+
+// runWatchdog feeds systemd's watchdog while the edge still accepts
+// connections and answers TLS handshakes; a wedged edge stops feeding it
+// and is restarted.
+func runWatchdog(ctx context.Context, addr net.Addr, log *slog.Logger) {
+	if _, ok := systemd.WatchdogInterval(); !ok {
+		return
+	}
+	err := systemd.RunWatchdog(ctx, func() bool { return answersTLS(ctx, addr.String()) })
+	if err != nil && ctx.Err() == nil {
+		log.Warn("watchdog stopped", "err", err)
+	}
+}
+
+// answersTLS reports whether the edge's own listener completes a TCP
+// connect and answers a TLS ClientHello (any answer, even an alert for the
+// unknown name, shows the serving loop is alive).
+func answersTLS(ctx context.Context, addr string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	tc := tls.Client(conn, &tls.Config{ServerName: "watchdog.invalid", InsecureSkipVerify: true})
+	err = tc.HandshakeContext(ctx)
+	return err == nil || ctx.Err() == nil
 }
