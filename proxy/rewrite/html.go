@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"sync"
 
 	"golang.org/x/net/html"
 )
@@ -32,13 +33,34 @@ var ErrHTMLTokenTooLarge = html.ErrBufferExceeded
 // flushed to dst whenever src would be read, so a slow origin still
 // streams.
 func RewriteHTML(dst io.Writer, src io.Reader, d *Doc) error {
-	out := bufio.NewWriterSize(dst, 32<<10)
-	s := &source{r: src, out: out}
-	err := newHTMLRewriter(out, d, 0).run(s)
-	if ferr := out.Flush(); err == nil && ferr != nil {
+	b := htmlBufs.Get().(*htmlBuf)
+	defer b.release()
+	b.out.Reset(dst)
+	s := &source{r: src, out: b.out, buf: b.in[:0]}
+	err := newHTMLRewriter(b.out, d, 0).run(s)
+	if ferr := b.out.Flush(); err == nil && ferr != nil {
 		err = fmt.Errorf("rewrite html: %w", ferr)
 	}
+	b.in = s.buf
 	return err
+}
+
+// htmlBuf holds the buffers of one RewriteHTML call, for reuse.
+type htmlBuf struct {
+	out *bufio.Writer
+	in  []byte
+}
+
+var htmlBufs = sync.Pool{New: func() any {
+	return &htmlBuf{out: bufio.NewWriterSize(nil, 32<<10), in: make([]byte, 0, sourceChunk)}
+}}
+
+func (b *htmlBuf) release() {
+	b.out.Reset(nil)
+	if cap(b.in) > 4*sourceChunk {
+		return // grown for a large token: let it go
+	}
+	htmlBufs.Put(b)
 }
 
 // NewHTMLWriter returns a streaming HTML rewriter that writes the rewritten
@@ -134,7 +156,16 @@ func (r *htmlRewriter) run(s *source) error {
 			s.fill()
 			continue
 		}
-		kind, n := nextToken(data, eof)
+		var kind tokKind
+		var n int
+		if data[0] == '<' && len(data) > 1 && isLetter(data[1]) {
+			kind, n = tokStart, r.scanStartTag(data)
+			if n < 0 && eof {
+				kind, n = tokOther, len(data) // dropped by browsers
+			}
+		} else {
+			kind, n = nextToken(data, eof)
+		}
 		if n < 0 {
 			if len(data) >= MaxHTMLToken {
 				return fmt.Errorf("rewrite html: token of more than %d bytes: %w", MaxHTMLToken, ErrHTMLTokenTooLarge)

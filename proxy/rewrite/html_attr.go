@@ -57,16 +57,13 @@ type tagInfo struct {
 	integrity int // index of the integrity attribute, -1 if none
 }
 
-// startTag writes a start tag, rewritten if any attribute changes, and
-// says how the element's content is to be read.
+// startTag writes a start tag read by scanStartTag, rewritten if any
+// attribute changes, and says how the element's content is to be read.
 func (r *htmlRewriter) startTag(raw []byte) (rawKind, error) {
-	name, i := tagName(raw)
-	r.tag = tagInfo{name: knownTag(name), res: -1, integrity: -1}
-	if i >= len(raw)-1 {
-		r.out.Write(raw) // no attributes
+	if len(r.attrs) == 0 {
+		r.out.Write(raw)
 		return r.contentKind(), nil
 	}
-	r.scanAttrs(raw, i)
 	r.dec = nil
 	changed := false
 	for k := range r.attrs {
@@ -161,30 +158,35 @@ func knownTag(name []byte) string {
 	return knownTags[string(b[:len(name)])]
 }
 
-// scanAttrs fills r.attrs from the raw tag, starting at offset i, the way
-// the tokenizer's readTag does.
-func (r *htmlRewriter) scanAttrs(raw []byte, i int) {
+// scanStartTag reads the start tag at the start of data into r.tag and
+// r.attrs, the way the Tokenizer's readTag does, and returns its length,
+// or -1 when data ends first.
+func (r *htmlRewriter) scanStartTag(data []byte) int {
+	name, i := tagName(data)
+	r.tag = tagInfo{name: knownTag(name), res: -1, integrity: -1}
 	r.attrs = r.attrs[:0]
 	saved := 0
-	skipSpace := func() {
-		for i < len(raw) && isSpace(raw[i]) {
+	for {
+		for i < len(data) && isSpace(data[i]) {
 			i++
 		}
-	}
-	skipSpace()
-	for i < len(raw) && raw[i] != '>' {
+		if i >= len(data) {
+			return -1
+		}
+		if data[i] == '>' {
+			return i + 1
+		}
 		var a attr
-		i = scanAttr(raw, i, &a)
+		i = scanAttr(data, i, &a)
 		a.saved = -1
-		if a.k1 > a.k0 && !r.seen(raw, raw[a.k0:a.k1]) {
+		if a.k1 > a.k0 && !r.seen(data, data[a.k0:a.k1]) {
 			a.saved = saved
 			saved++
 		}
 		r.attrs = append(r.attrs, a)
 		if a.saved >= 0 {
-			r.classify(raw, len(r.attrs)-1)
+			r.classify(data, len(r.attrs)-1)
 		}
-		skipSpace()
 	}
 }
 

@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"bytes"
+	"io"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -180,4 +181,65 @@ func wellFormed(in string) bool {
 	}
 	last := strings.LastIndexByte(in, '<')
 	return last < 0 || strings.IndexByte(in[last:], '>') >= 0
+}
+
+// FuzzHTMLScript checks where script content ends: the same whether the
+// input comes at once or a byte at a time, and where the Tokenizer ends it
+// (but for one place where the Tokenizer leaves the HTML standard: a '<'
+// that starts nothing in an escaped script).
+func FuzzHTMLScript(f *testing.F) {
+	for _, s := range []string{
+		"var a = '</scrip'; b < c</script>",
+		"<!-- document.write('<script>x</script>') --></script>",
+		"<!--<script>--></script>x</script>",
+		"<!-- a --!> <SCRIPT/> </script\t-->b</script >",
+		"x<!-->y</script>",
+		"<!--<1<script></script>x</script>",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, content string) {
+		whole := scriptEnd(content, len(content)+1)
+		if bytewise := scriptEnd(content, 1); bytewise != whole {
+			t.Fatalf("content %q ends at %d read at once, at %d read bytewise", content, whole, bytewise)
+		}
+		if i := strings.Index(content, "<!--"); i >= 0 {
+			for j := i + 1; j < len(content); j++ {
+				if content[j] == '<' && (j+1 >= len(content) || !isLetter(content[j+1]) && content[j+1] != '/') {
+					return // the Tokenizer's quirk
+				}
+			}
+		}
+		z := html.NewTokenizer(strings.NewReader("<script>" + content))
+		z.Next()
+		want := 0
+		if z.Next() == html.TextToken {
+			want = len(z.Raw())
+		}
+		if whole != want {
+			t.Errorf("content %q: script ends at %d, the Tokenizer says %d", content, whole, want)
+		}
+	})
+}
+
+// scriptEnd returns the length of the script content at the start of
+// content, read in chunks of the given size.
+func scriptEnd(content string, chunk int) int {
+	s := &source{r: &chunkReader{s: content, n: chunk}}
+	n, _ := io.Copy(io.Discard, &rawTextReader{s: s, tag: "script"})
+	return int(n)
+}
+
+type chunkReader struct {
+	s string
+	n int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if c.s == "" {
+		return 0, io.EOF
+	}
+	n := copy(p, c.s[:min(c.n, len(c.s))])
+	c.s = c.s[n:]
+	return n, nil
 }

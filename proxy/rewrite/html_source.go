@@ -80,38 +80,53 @@ func (s *source) fill() error {
 }
 
 // rawTextReader reads the content of a raw-text element from s, up to and
-// not including its end tag ("</script" followed by white space, "/" or
-// ">", in any case).
+// not including its end tag ("</tag" followed by white space, "/" or ">",
+// in any case). For script it follows the script data states of the HTML
+// standard, in which "<!--" and "<script" can hide a "</script>".
 type rawTextReader struct {
-	s    *source
-	tag  string
-	done bool
+	s      *source
+	tag    string
+	script scriptState
+	avail  int // pending bytes of s known to be content
+	done   bool
 }
 
 // next returns how many pending bytes of s are content, reading more input
 // as needed. It returns 0 and io.EOF at the end tag or the end of input.
 func (t *rawTextReader) next() (int, error) {
-	for !t.done {
+	for t.avail == 0 && !t.done {
 		s := t.s
 		data := s.buf[s.off:]
 		eof := s.err != nil
-		n, end := scanRawText(data, t.tag, eof)
-		if n > 0 {
-			return n, nil
+		var end bool
+		if t.tag == "script" {
+			t.avail, end = t.script.scan(data, eof)
+		} else {
+			t.avail, end = scanRawText(data, t.tag, eof)
 		}
-		if end {
-			break
-		}
-		if eof && len(data) == 0 {
+		switch {
+		case t.avail > 0:
+		case end:
+			t.done = true
+		case eof && len(data) == 0:
+			t.done = true
 			if s.err != io.EOF {
 				return 0, s.err
 			}
-			break
+		default:
+			s.fill()
 		}
-		s.fill()
 	}
-	t.done = true
-	return 0, io.EOF
+	if t.avail == 0 {
+		return 0, io.EOF
+	}
+	return t.avail, nil
+}
+
+// consume marks n bytes of content as read.
+func (t *rawTextReader) consume(n int) {
+	t.s.off += n
+	t.avail -= n
 }
 
 // Read implements io.Reader.
@@ -121,7 +136,7 @@ func (t *rawTextReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	n = copy(p, t.s.buf[t.s.off:t.s.off+n])
-	t.s.off += n
+	t.consume(n)
 	return n, nil
 }
 
@@ -138,12 +153,133 @@ func (t *rawTextReader) WriteTo(w io.Writer) (int64, error) {
 		}
 		s := t.s
 		m, err := w.Write(s.buf[s.off : s.off+n])
-		s.off += m
+		t.consume(m)
 		total += int64(m)
 		if err != nil {
 			return total, err
 		}
 	}
+}
+
+// scriptState is the position of a script's content in the script data
+// states of the HTML standard.
+type scriptState struct {
+	mode   uint8 // scriptData, scriptEscaped or scriptDoubleEscaped
+	dashes uint8 // '-' just read in an escaped mode, up to 2
+}
+
+const (
+	scriptData          = iota
+	scriptEscaped       // after "<!--"
+	scriptDoubleEscaped // after "<!--" and "<script"
+)
+
+// scan returns the length of the script content at the start of data and
+// whether the end tag follows it, advancing the state over that content.
+// Near the end of data, when more input could decide what a '<' starts, it
+// stops before the '<'.
+func (st *scriptState) scan(data []byte, eof bool) (int, bool) {
+	i := 0
+	for i < len(data) {
+		if st.mode == scriptData {
+			j := bytes.IndexByte(data[i:], '<')
+			if j < 0 {
+				return len(data), false
+			}
+			i += j
+			m := matchEndTag(data[i:], "script")
+			if m == 1 {
+				return i, true
+			}
+			if m == 0 || eof {
+				m = matchBytes(data[i:], "<!--")
+			}
+			if m == -1 && !eof {
+				return i, false
+			}
+			if m == 1 {
+				st.mode, st.dashes = scriptEscaped, 2
+				i += len("<!--")
+				continue
+			}
+			i++
+			continue
+		}
+		switch data[i] {
+		case '-':
+			st.dashes = min(st.dashes+1, 2)
+			i++
+			continue
+		case '>':
+			if st.dashes == 2 {
+				st.mode, st.dashes = scriptData, 0
+				i++
+				continue
+			}
+		case '<':
+			st.dashes = 0
+			m := matchEndTag(data[i:], "script")
+			if m == -1 && !eof {
+				return i, false
+			}
+			if m == 1 {
+				if st.mode == scriptEscaped {
+					return i, true
+				}
+				st.mode = scriptEscaped
+				i += len("</script>")
+				continue
+			}
+			if st.mode == scriptEscaped {
+				m = matchScriptStart(data[i:])
+				if m == -1 && !eof {
+					return i, false
+				}
+				if m == 1 {
+					st.mode = scriptDoubleEscaped
+					i += len("<script>")
+					continue
+				}
+			}
+		}
+		st.dashes = 0
+		i++
+	}
+	return len(data), false
+}
+
+// matchBytes reports whether b starts with s: 1 if it does, 0 if it does
+// not, -1 if b is too short to tell.
+func matchBytes(b []byte, s string) int {
+	for i := range len(s) {
+		if i >= len(b) {
+			return -1
+		}
+		if b[i] != s[i] {
+			return 0
+		}
+	}
+	return 1
+}
+
+// matchScriptStart reports whether b starts with "<script" (any case)
+// followed by white space, "/" or ">", like matchEndTag.
+func matchScriptStart(b []byte) int {
+	const n = len("<script>")
+	for i := 1; i < n; i++ {
+		if i >= len(b) {
+			return -1
+		}
+		c := b[i]
+		if i < n-1 {
+			if lowerASCII(c) != "script"[i-1] {
+				return 0
+			}
+		} else if !isSpace(c) && c != '/' && c != '>' {
+			return 0
+		}
+	}
+	return 1
 }
 
 // scanRawText returns the length of the content at the start of data and

@@ -163,6 +163,30 @@ func TestHTMLSubresources(t *testing.T) {
 	}
 }
 
+// TestHTMLScriptEscapes checks that script content ends where a browser
+// ends it, "<!--" and "<script" included.
+func TestHTMLScriptEscapes(t *testing.T) {
+	const x, y = `<a href=https://www.rferl.org/x>`, `<a href=https://www.rferl.org/y>`
+	tests := []struct{ name, in, want string }{
+		{"plain", `<script>a</script>` + y, `<script>a</script><a href="/y">`},
+		{"escaped", `<script><!--` + x + `--></script>` + y, `<script><!--` + x + `--></script><a href="/y">`},
+		{"double escaped hides end tag", `<script><!--<script></script>` + x + `</script>` + y, `<script><!--<script></script>` + x + `</script><a href="/y">`},
+		{"double escape ended by -->", `<script><!--<script>--></script>` + y, `<script><!--<script>--></script><a href="/y">`},
+		{"escape without script", `<script><!-- a --></script>` + y, `<script><!-- a --></script><a href="/y">`},
+		{"spec, not Tokenizer, after <1", `<script><!--<1<script></script>` + x + `</script>` + y, `<script><!--<1<script></script>` + x + `</script><a href="/y">`},
+		{"end tag needs delimiter", `<script>a</scripts>` + x + `</script>` + y, `<script>a</scripts>` + x + `</script><a href="/y">`},
+		{"<!--> closes at once", `<script><!--><script></script>` + y, `<script><!--><script></script><a href="/y">`},
+	}
+	d := rferlDoc(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := rewriteHTMLString(t, d, tt.in); got != tt.want {
+				t.Errorf("\n in: %s\ngot: %s\nwant: %s", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
 func TestHTMLSecondaryHost(t *testing.T) {
 	d := htmlDoc(t, "www.rferl.org", htmlRFEHosts, "https://www.svoboda.org/a/1.html")
 	tests := []struct{ in, want string }{
