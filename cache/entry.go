@@ -48,9 +48,10 @@ type Entry struct {
 	id    ident
 	name  string // hex hash of the identity: file name stem
 	shard int
-	b     *bodies // shared by the refreshed versions of one stored body
-	size  int64   // disk use in blocks, including the manifest
-	msize int64   // manifest length
+	b     *bodies   // shared by the refreshed versions of one stored body
+	size  int64     // disk use in blocks, including the manifest
+	msize int64     // manifest length
+	mod   time.Time // see setModTime
 	used  atomic.Int64
 }
 
@@ -144,14 +145,16 @@ func (e *Entry) Open(enc Encoding) (Body, error) {
 		}
 		v.verified.Store(true)
 	}
-	return Body{File: f, Size: v.size, ModTime: e.modTime(), ETag: v.etag, Encoding: enc}, nil
+	return Body{File: f, Size: v.size, ModTime: e.mod, ETag: v.etag, Encoding: enc}, nil
 }
 
-func (e *Entry) modTime() time.Time {
+// setModTime sets the time Bodies report: the origin's Last-Modified, or
+// when the body was stored.
+func (e *Entry) setModTime() {
+	e.mod = e.b.modified
 	if t, err := http.ParseTime(e.Meta.LastModified); err == nil {
-		return t
+		e.mod = t
 	}
-	return e.b.modified
 }
 
 func (e *Entry) damaged(err error) error {

@@ -134,6 +134,9 @@ func TestConcurrency(t *testing.T) {
 	defer s.Close()
 	keys := []string{"a", "b", "c", "d", "e", "f"}
 	body := func(k string) []byte { return bodyFor(k)[:min(len(bodyFor(k)), 8000)] }
+	for _, k := range keys {
+		put(t, s, testMeta(k, "text/html"), body(k))
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	var wg sync.WaitGroup
 	var reads, misses atomic.Int64

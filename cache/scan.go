@@ -99,6 +99,7 @@ func (s *Store) loadEntry(shard int, stem string) *Entry {
 		}
 	}
 	e.s = s
+	e.setModTime()
 	return e
 }
 

@@ -68,6 +68,8 @@ type Store struct {
 
 	stats counters
 	clock clock
+	// pools hold idle compressors, indexed by Encoding.
+	pools [numEncodings]sync.Pool
 
 	stop chan struct{}
 	done chan struct{}
@@ -164,6 +166,7 @@ func (s *Store) Refresh(e *Entry, m Meta) error {
 	}
 	n := &Entry{Meta: m, s: s, id: e.id, name: e.name, shard: e.shard, b: e.b}
 	n.used.Store(s.clock.tick())
+	n.setModTime()
 	mu := s.keyLock(e.shard)
 	mu.Lock()
 	defer mu.Unlock()

@@ -238,6 +238,7 @@ func (w *Writer) publish() error {
 	e.msize = n
 	e.size += blocks(n)
 	e.used.Store(s.clock.tick())
+	e.setModTime()
 	s.swap(e, nil)
 	return nil
 }
@@ -310,6 +311,7 @@ func (s *Store) createTemp() (string, *os.File, error) {
 // encoder compresses the chunks it receives into a sink, in its own
 // goroutine.
 type encoder struct {
+	s      *Store
 	enc    Encoding
 	out    *sink
 	w      io.WriteCloser
@@ -340,11 +342,20 @@ func (s *Store) newEncoder(enc Encoding, level int) (*encoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &encoder{enc: enc, out: out, ch: make(chan []byte, encQueue), done: make(chan struct{})}
-	if enc == Gzip {
-		e.w, err = gzip.NewWriterLevel(out, level)
-	} else {
-		e.w = brotli.NewWriterLevel(out, level)
+	e := &encoder{s: s, enc: enc, out: out, ch: make(chan []byte, encQueue), done: make(chan struct{})}
+	switch p := s.pools[enc].Get().(type) {
+	case *gzip.Writer:
+		p.Reset(out)
+		e.w = p
+	case *brotli.Writer:
+		p.Reset(out)
+		e.w = p
+	default:
+		if enc == Gzip {
+			e.w, err = gzip.NewWriterLevel(out, level)
+		} else {
+			e.w = brotli.NewWriterLevel(out, level)
+		}
 	}
 	if err != nil {
 		out.discard()
@@ -363,6 +374,10 @@ func (e *encoder) run() {
 	}
 	if e.err == nil && !e.abort.Load() {
 		e.err = e.w.Close()
+		if e.err == nil {
+			// Compressors hold large tables; reuse them.
+			e.s.pools[e.enc].Put(e.w)
+		}
 		if e.err == nil && e.finish.Load() {
 			e.err = e.out.close()
 		}
