@@ -13,17 +13,17 @@ import (
 	"golang.org/x/net/html"
 )
 
-// MaxHTMLToken is the largest single token (a tag, a comment, a run of
-// text) the HTML rewriter holds in memory. The content of <script> and
-// <style> elements is streamed and has no such limit.
+// MaxHTMLToken is the largest single tag or comment the HTML rewriter
+// holds in memory. Text and the content of raw-text elements (script,
+// style, textarea, ...) are streamed and have no such limit.
 const MaxHTMLToken = 1 << 20
 
 // maxHTMLDepth bounds HTML nested in HTML (template scripts, srcdoc).
 const maxHTMLDepth = 4
 
-// ErrHTMLTokenTooLarge is returned (wrapped) when a single token exceeds
-// MaxHTMLToken. The document cannot be rewritten safely and must not be
-// served.
+// ErrHTMLTokenTooLarge is returned (wrapped) when a single tag or comment
+// exceeds MaxHTMLToken. The document cannot be rewritten safely and must
+// not be served. It is html.ErrBufferExceeded.
 var ErrHTMLTokenTooLarge = html.ErrBufferExceeded
 
 // RewriteHTML copies the HTML document src to dst, rewriting every
@@ -31,7 +31,8 @@ var ErrHTMLTokenTooLarge = html.ErrBufferExceeded
 // change are copied byte for byte; text is never changed. Memory stays
 // bounded whatever the size of the document (see MaxHTMLToken). Output is
 // flushed to dst whenever src would be read, so a slow origin still
-// streams.
+// streams. After an error dst holds part of the document, which must not
+// be served.
 func RewriteHTML(dst io.Writer, src io.Reader, d *Doc) error {
 	b := htmlBufs.Get().(*htmlBuf)
 	defer b.release()
