@@ -35,6 +35,8 @@ type Options struct {
 	UserAgent string
 	// Logger receives operational logs. It never gets a reader's address.
 	Logger *slog.Logger
+	// Metrics, if not nil, records origin latency, errors and rewrite time.
+	Metrics *Metrics
 }
 
 // Edge is the mirror's HTTP handler. It is safe for concurrent use.
@@ -80,7 +82,7 @@ func New(opts Options) (*Edge, error) {
 	}
 	e.proxy = &httputil.ReverseProxy{
 		Rewrite:        e.rewriteRequest,
-		Transport:      opts.Transport,
+		Transport:      &measuredTransport{rt: opts.Transport, m: opts.Metrics},
 		ModifyResponse: e.modifyResponse,
 		ErrorHandler:   e.handleError,
 		ErrorLog:       slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),

@@ -33,6 +33,7 @@ type testEdge struct {
 	client *http.Client
 	logs   *lockedBuffer
 	mapper *rewrite.Mapper
+	edge   *Edge
 
 	mu          sync.Mutex
 	readerAddrs []string // local addresses of the reader's connections
@@ -56,13 +57,13 @@ func startEdgeFor(t *testing.T, h http.Handler, site string, hosts []string, unp
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(edge)
+	srv := httptest.NewUnstartedServer(edge.opts.Metrics.Instrument(edge))
 	srv.EnableHTTP2 = true
 	srv.TLS = &tls.Config{GetCertificate: ca.GetCertificate(func(n string) bool { return n == mirrorName })}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	addr := srv.Listener.Addr().String()
-	te := &testEdge{origin: origin, server: srv, logs: logs, mapper: mapper}
+	te := &testEdge{origin: origin, server: srv, logs: logs, mapper: mapper, edge: edge}
 	te.client = &http.Client{
 		Transport: &http.Transport{
 			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
@@ -122,6 +123,7 @@ func newEdge(t *testing.T, h http.Handler, site string, hosts []string, unpinned
 		MaxBody:   1 << 20,
 		UserAgent: "ZerkaloTest/1",
 		Logger:    slog.New(slog.NewTextHandler(logs, nil)),
+		Metrics:   NewMetrics(),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -118,3 +118,50 @@ func isPublic(a netip.Addr) bool {
 	return a.IsGlobalUnicast() && !a.IsPrivate() && !a.IsLoopback() &&
 		!a.IsLinkLocalUnicast() && !sharedAddressSpace.Contains(a)
 }
+
+// measuredTransport records the latency and failures of origin requests.
+type measuredTransport struct {
+	rt http.RoundTripper
+	m  *Metrics
+}
+
+func (t *measuredTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := t.rt.RoundTrip(req)
+	switch {
+	case err != nil:
+		t.m.observeOrigin("error", time.Since(start))
+		t.m.originError(errorReason(err))
+	case resp.StatusCode >= 500:
+		t.m.observeOrigin("5xx", time.Since(start))
+		t.m.originError("status_5xx")
+	default:
+		t.m.observeOrigin("ok", time.Since(start))
+	}
+	return resp, err
+}
+
+// errorReason classifies an origin error for a metric label.
+func errorReason(err error) string {
+	var netErr net.Error
+	var tlsErr *tls.CertificateVerificationError
+	switch {
+	case errors.Is(err, ErrForbiddenHost), errors.Is(err, ErrForbiddenAddress):
+		return "forbidden"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "reset"
+	case errors.As(err, &tlsErr):
+		return "tls"
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return "timeout"
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return "dns"
+	}
+	return "other"
+}

@@ -187,7 +187,9 @@ func (e *Edge) rewriteBody(resp *http.Response, kind rewrite.Kind, doc *rewrite.
 	pr, pw := io.Pipe()
 	origin := resp.Body
 	go func() {
+		start := time.Now()
 		err := pipeRewrite(pw, src, kind, doc, enc)
+		e.opts.Metrics.observeRewrite(kind.String(), time.Since(start))
 		dec.Close()
 		origin.Close()
 		pw.CloseWithError(err)

@@ -1,0 +1,161 @@
+package proxy
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the edge's Prometheus metrics. No label ever holds a reader's
+// address, User-Agent, path or query: labels are protocols, status codes,
+// content kinds, error classes and the operator's own domain names.
+type Metrics struct {
+	registry *prometheus.Registry
+
+	requests       *prometheus.CounterVec   // proto, code
+	bytesServed    *prometheus.CounterVec   // proto
+	originDuration *prometheus.HistogramVec // outcome
+	originErrors   *prometheus.CounterVec   // reason
+	rewriteSeconds *prometheus.HistogramVec // kind
+	// CertExpiry is the expiry time of each served certificate (Unix
+	// seconds), by domain.
+	CertExpiry *prometheus.GaugeVec
+	// ActiveDomains is the number of mirror domains served to readers.
+	ActiveDomains prometheus.Gauge
+}
+
+// NewMetrics returns the edge's metrics in a registry of their own, with
+// the Go runtime and process collectors.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "zerkalo_requests_total",
+			Help: "Reader requests answered, by protocol and status code.",
+		}, []string{"proto", "code"}),
+		bytesServed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "zerkalo_response_bytes_total",
+			Help: "Response body bytes sent to readers, by protocol.",
+		}, []string{"proto"}),
+		originDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "zerkalo_origin_response_seconds",
+			Help:    "Time from sending an origin request to its response headers.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 12),
+		}, []string{"outcome"}),
+		originErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "zerkalo_origin_errors_total",
+			Help: "Origin fetches that failed, by reason.",
+		}, []string{"reason"}),
+		rewriteSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "zerkalo_rewrite_seconds",
+			Help:    "Time to stream one body through the rewriter, by content kind.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}, []string{"kind"}),
+		CertExpiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "zerkalo_certificate_expiry_timestamp_seconds",
+			Help: "When the certificate served for a mirror domain expires.",
+		}, []string{"domain"}),
+		ActiveDomains: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "zerkalo_active_domains",
+			Help: "Mirror domains currently served to readers.",
+		}),
+	}
+	m.registry.MustRegister(m.requests, m.bytesServed, m.originDuration, m.originErrors,
+		m.rewriteSeconds, m.CertExpiry, m.ActiveDomains,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Registry returns the registry, for registering more collectors (cache,
+// relays).
+func (m *Metrics) Registry() *prometheus.Registry { return m.registry }
+
+// Handler serves the metrics in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// Instrument wraps a reader-facing handler to count requests and bytes.
+func (m *Metrics) Instrument(h http.Handler) http.Handler {
+	if m == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(cw, r)
+		m.requests.WithLabelValues(r.Proto, strconv.Itoa(cw.status)).Inc()
+		m.bytesServed.WithLabelValues(r.Proto).Add(float64(cw.bytes))
+	})
+}
+
+func (m *Metrics) observeOrigin(outcome string, d time.Duration) {
+	if m != nil {
+		m.originDuration.WithLabelValues(outcome).Observe(d.Seconds())
+	}
+}
+
+func (m *Metrics) originError(reason string) {
+	if m != nil {
+		m.originErrors.WithLabelValues(reason).Inc()
+	}
+}
+
+func (m *Metrics) observeRewrite(kind string, d time.Duration) {
+	if m != nil {
+		m.rewriteSeconds.WithLabelValues(kind).Observe(d.Seconds())
+	}
+}
+
+// countingWriter records the status and counts the body bytes of a
+// response. Unwrap lets http.ResponseController reach Flush and deadlines.
+type countingWriter struct {
+	http.ResponseWriter
+	status      int
+	bytes       int64
+	wroteHeader bool
+}
+
+func (c *countingWriter) WriteHeader(code int) {
+	if !c.wroteHeader && code >= 200 {
+		c.status = code
+		c.wroteHeader = true
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.wroteHeader = true
+	n, err := c.ResponseWriter.Write(p)
+	c.bytes += int64(n)
+	return n, err
+}
+
+// Flush flushes the underlying writer if it can.
+func (c *countingWriter) Flush() {
+	http.NewResponseController(c.ResponseWriter).Flush()
+}
+
+// Unwrap returns the underlying ResponseWriter.
+func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+// AdminHandler serves the operator's endpoints: /metrics, /healthz (the
+// process is alive) and /readyz (the edge is serving readers).
+func AdminHandler(m *Metrics, ready func() bool) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if !ready() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	return mux
+}
