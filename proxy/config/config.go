@@ -28,14 +28,25 @@ const DefaultUserAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/
 type Config struct {
 	// Listen is the TCP address for HTTP/1.1 and HTTP/2, as host:port.
 	Listen string `toml:"listen"`
-	// Domains are the mirror host names this edge answers for.
-	Domains []string `toml:"domains"`
+	// Domains are the names of every mirror domain in DomainList, in its
+	// order, whatever their activity windows. Load and Default set it;
+	// code that changes DomainList calls SetDomains. Readers are served
+	// only the domains that are active: see package zerkalo/proxy/domains.
+	Domains []string `toml:"-"`
+	// DomainList is the domains key: the mirror domains this edge answers
+	// for, each with an optional activity window.
+	DomainList DomainList `toml:"domains"`
+	// HTTPListen is the TCP address of the optional plain-HTTP listener,
+	// which answers ACME HTTP-01 challenges and redirects the rest to
+	// HTTPS. Empty: none.
+	HTTPListen string `toml:"http_listen"`
 	// StateDir holds keys, certificates and enrollment state.
 	StateDir string `toml:"state_dir"`
 	// LogLevel is one of debug, info, warn, error.
 	LogLevel string `toml:"log_level"`
 
 	TLS    TLSConfig    `toml:"tls"`
+	ACME   ACMEConfig   `toml:"acme"`
 	Origin OriginConfig `toml:"origin"`
 	Cache  CacheConfig  `toml:"cache"`
 
@@ -48,12 +59,35 @@ type Config struct {
 
 // TLSConfig is the [tls] table: where the edge's certificates come from.
 type TLSConfig struct {
-	// Mode is "self-signed" (a certificate made and kept in StateDir) or
-	// "files" (CertFile and KeyFile). "acme" is not supported yet.
+	// Mode is "self-signed" (a certificate made and kept in StateDir),
+	// "files" (CertFile and KeyFile) or "acme" (certificates obtained and
+	// renewed from an ACME certificate authority: see ACMEConfig).
 	Mode     string `toml:"mode"`
 	CertFile string `toml:"cert_file"`
 	KeyFile  string `toml:"key_file"`
 }
+
+// ACMEConfig is the [acme] table, used when TLS.Mode is "acme". Account
+// keys and certificates are kept in StateDir/acme (see ACMEDir).
+type ACMEConfig struct {
+	// Directory is the URL of the ACME directory of the certificate
+	// authority. Default: Let's Encrypt's production directory.
+	Directory string `toml:"directory"`
+	// Email is the contact address given to the certificate authority,
+	// for expiry and problem notices. Optional.
+	Email string `toml:"email"`
+	// CAFile is a PEM file of extra certificate authorities to trust for
+	// the ACME directory's HTTPS, besides the system's (e.g. a test CA's).
+	CAFile string `toml:"ca_file"`
+	// RenewBefore is how long before expiry certificates are renewed.
+	// Zero means the lesser of 30 days and a third of their lifetime;
+	// more than 30 days counts as 30 days.
+	RenewBefore Duration `toml:"renew_before"`
+}
+
+// DefaultACMEDirectory is Let's Encrypt's production ACME directory, the
+// default of acme.directory.
+const DefaultACMEDirectory = "https://acme-v02.api.letsencrypt.org/directory"
 
 // OriginConfig is the [origin] table: what the edge fetches and how.
 type OriginConfig struct {
@@ -102,11 +136,13 @@ func Default() *Config {
 func defaults(getenv func(string) string, euid int) *Config {
 	const site = "www.rferl.org"
 	return &Config{
-		Listen:   "localhost:8443",
-		Domains:  []string{"localhost"},
-		StateDir: userDir(getenv, euid, "STATE_DIRECTORY", "XDG_STATE_HOME", ".local/state", "/var/lib/zerkalo"),
-		LogLevel: "info",
-		TLS:      TLSConfig{Mode: "self-signed"},
+		Listen:     "localhost:8443",
+		Domains:    []string{"localhost"},
+		DomainList: DomainList{{Name: "localhost"}},
+		StateDir:   userDir(getenv, euid, "STATE_DIRECTORY", "XDG_STATE_HOME", ".local/state", "/var/lib/zerkalo"),
+		LogLevel:   "info",
+		TLS:        TLSConfig{Mode: "self-signed"},
+		ACME:       ACMEConfig{Directory: DefaultACMEDirectory},
 		Origin: OriginConfig{
 			Site:           site,
 			Hosts:          DefaultHosts(site),

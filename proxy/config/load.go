@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -45,6 +46,22 @@ var typedKeys = []struct {
 	{"origin.timeout", []unstable.Kind{unstable.String}, `a duration string like "30s"`},
 	{"origin.connect_timeout", []unstable.Kind{unstable.String}, `a duration string like "10s"`},
 	{"origin.max_body", []unstable.Kind{unstable.String, unstable.Integer}, `a size like "64MiB" or a number of bytes`},
+	{"acme.renew_before", []unstable.Kind{unstable.String}, `a duration string like "720h"`},
+	{"domains", []unstable.Kind{unstable.Array}, "an array of host names or tables"},
+}
+
+type domainKind struct {
+	key  string
+	kind unstable.Kind
+	want string
+}
+
+// domainKinds are the kinds of TOML value accepted in a domain table, and
+// what to call them in messages.
+var domainKinds = []domainKind{
+	{"name", unstable.String, "a host name string"},
+	{"from", unstable.DateTime, "a date-time with a time zone like 2026-12-01T00:00:00Z"},
+	{"until", unstable.DateTime, "a date-time with a time zone like 2026-12-01T00:00:00Z"},
 }
 
 // Load reads the TOML file at path on top of Default and validates the
@@ -77,6 +94,7 @@ func Load(path string) (*Config, error) {
 	if scanErr != nil { // not expected: the decoder accepted the same bytes
 		return nil, &Error{File: path, Msg: scanErr.Error()}
 	}
+	c.Domains = c.DomainList.Names()
 	if _, ok := lines["origin\x00hosts"]; !ok {
 		c.Origin.Hosts = DefaultHosts(c.Origin.Site)
 	}
@@ -98,7 +116,38 @@ func (c *Config) checkKinds(kinds map[string]unstable.Kind) error {
 			errs = append(errs, c.errorAt(fmt.Sprintf("%s: want %s, not %s", k.key, k.want, kindName(kind)), id))
 		}
 	}
+	for i := 0; ; i++ {
+		id := keyID("domains", fmt.Sprintf("[%d]", i))
+		kind, ok := kinds[id]
+		if !ok {
+			break
+		}
+		if kind != unstable.String && kind != unstable.InlineTable {
+			errs = append(errs, c.errorAt(fmt.Sprintf(`domains: want a host name or a table like { name = "m2.example", from = 2026-12-01T00:00:00Z }, not %s`, kindName(kind)), id))
+			continue
+		}
+		errs = append(errs, c.checkDomainKinds(kinds, i)...)
+	}
 	return sortErrors(errs)
+}
+
+// checkDomainKinds checks the keys of domain table i and their kinds.
+func (c *Config) checkDomainKinds(kinds map[string]unstable.Kind, i int) []error {
+	var errs []error
+	prefix := keyID("domains", fmt.Sprintf("[%d]", i)) + "\x00"
+	for _, id := range slices.Sorted(maps.Keys(kinds)) {
+		key, ok := strings.CutPrefix(id, prefix)
+		if !ok {
+			continue
+		}
+		j := slices.IndexFunc(domainKinds, func(dk domainKind) bool { return dk.key == key })
+		if j < 0 {
+			errs = append(errs, c.errorAt(fmt.Sprintf("domains: unknown key %q in a domain table (want name, from, until)", displayKey(strings.Split(key, "\x00"))), id))
+		} else if kinds[id] != domainKinds[j].kind {
+			errs = append(errs, c.errorAt(fmt.Sprintf("domains: %s: want %s, not %s", key, domainKinds[j].want, kindName(kinds[id])), id))
+		}
+	}
+	return errs
 }
 
 // resolvePaths makes the relative file names set in the file absolute
@@ -110,8 +159,8 @@ func (c *Config) resolvePaths() error {
 	}
 	dir := filepath.Dir(abs)
 	// The keys that hold file names: state_dir, tls.cert_file,
-	// tls.key_file, origin.ca_file, cache.dir.
-	for _, p := range []*string{&c.StateDir, &c.TLS.CertFile, &c.TLS.KeyFile, &c.Origin.CAFile, &c.Cache.Dir} {
+	// tls.key_file, acme.ca_file, origin.ca_file, cache.dir.
+	for _, p := range []*string{&c.StateDir, &c.TLS.CertFile, &c.TLS.KeyFile, &c.ACME.CAFile, &c.Origin.CAFile, &c.Cache.Dir} {
 		// Defaults are absolute, so only names from the file are changed.
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
@@ -164,6 +213,7 @@ func typeMessage(msg string) string {
 		"config.Duration":     `a duration string like "30s"`,
 		"config.Size":         `a size like "64MiB" or a number of bytes`,
 		"config.TLSConfig":    "a table",
+		"config.ACMEConfig":   "a table",
 		"config.OriginConfig": "a table",
 		"config.CacheConfig":  "a table",
 	}[m[2]]

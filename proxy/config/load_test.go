@@ -56,15 +56,27 @@ func TestLoadEveryKey(t *testing.T) {
 	dir := t.TempDir()
 	writeKeyPair(t, dir, "tls/cert.pem", "tls/key.pem")
 	ca, _ := writeKeyPair(t, dir, "origin-ca.pem", "unused-key.pem")
+	writeKeyPair(t, dir, "acme-ca.pem", "acme-key.pem")
 	path := writeFile(t, dir, "zerkalo.toml", `
 listen    = "127.0.0.1:9443"
-domains   = ["mirror.test", "other.test"]
+domains   = [
+  "mirror.test",
+  { name = "other.test", from = 2026-12-01T00:00:00Z, until = 2027-03-01T03:00:00+03:00 },
+  { name = "late.test", from = 2027-01-01T00:00:00Z },
+  { name = "old.test", until = 2020-01-01T00:00:00Z },
+]
+http_listen = ":8080"
 state_dir = "/srv/state"
 log_level = "debug"
 [tls]
 mode = "files"
 cert_file = "tls/cert.pem"
 key_file = "tls/key.pem"
+[acme]
+directory = "https://127.0.0.1:14000/dir"
+email = "ops@example.org"
+ca_file = "acme-ca.pem"
+renew_before = "240h"
 [origin]
 site    = "www.svoboda.org"
 hosts   = ["gdb.rferl.org", "www.rferl.org"]
@@ -82,15 +94,35 @@ dir = "/srv/cache"
 		t.Fatal(err)
 	}
 	c.lines = nil
+	date := func(s string) time.Time {
+		d, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
 	want := &Config{
-		Listen:   "127.0.0.1:9443",
-		Domains:  []string{"mirror.test", "other.test"},
-		StateDir: "/srv/state",
-		LogLevel: "debug",
+		Listen:  "127.0.0.1:9443",
+		Domains: []string{"mirror.test", "other.test", "late.test", "old.test"},
+		DomainList: DomainList{
+			{Name: "mirror.test"},
+			{Name: "other.test", From: date("2026-12-01T00:00:00Z"), Until: date("2027-03-01T03:00:00+03:00")},
+			{Name: "late.test", From: date("2027-01-01T00:00:00Z")},
+			{Name: "old.test", Until: date("2020-01-01T00:00:00Z")},
+		},
+		HTTPListen: ":8080",
+		StateDir:   "/srv/state",
+		LogLevel:   "debug",
 		TLS: TLSConfig{
 			Mode:     "files",
 			CertFile: filepath.Join(dir, "tls/cert.pem"),
 			KeyFile:  filepath.Join(dir, "tls/key.pem"),
+		},
+		ACME: ACMEConfig{
+			Directory:   "https://127.0.0.1:14000/dir",
+			Email:       "ops@example.org",
+			CAFile:      filepath.Join(dir, "acme-ca.pem"),
+			RenewBefore: Duration(240 * time.Hour),
 		},
 		Origin: OriginConfig{
 			Site:           "www.svoboda.org",
@@ -114,6 +146,15 @@ dir = "/srv/cache"
 	pool, err := c.OriginCAs()
 	if err != nil || pool == nil {
 		t.Fatalf("OriginCAs() = %v, %v", pool, err)
+	}
+	if !c.DomainList[1].Until.Equal(date("2027-03-01T00:00:00Z")) {
+		t.Errorf("until with +03:00 = %v, want midnight UTC", c.DomainList[1].Until)
+	}
+	if c.ACMEDir() != "/srv/state/acme" {
+		t.Errorf("ACMEDir() = %q", c.ACMEDir())
+	}
+	if pool, err := c.ACMECAs(); err != nil || pool == nil {
+		t.Fatalf("ACMECAs() = %v, %v", pool, err)
 	}
 	if !strings.Contains(string(ca), "CERTIFICATE") {
 		t.Fatal("test CA is not PEM")
@@ -236,8 +277,30 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown table", "\n[orign]\nsite = \"x\"\n", []string{`2: unknown table "orign"`}},
 		{"several unknown", "a = 1\n[cache]\ndir = \"/c\"\nsize = 1\n", []string{`1: unknown key "a"`, `4: unknown key "cache.size"`}},
 		{"string as int", "\nlisten = 8443\n", []string{`2: listen: want a string, not an integer`}},
-		{"array as string", "domains = \"mirror.test\"\n", []string{`1: domains: want an array of strings, not a string`}},
-		{"int in array", "domains = [\n  \"a.test\",\n  7,\n]\n", []string{`3: domains: want a string, not an integer`}},
+		{"array as string", "domains = \"mirror.test\"\n", []string{`1: domains: want an array of host names or tables, not a string`}},
+		{"int in array", "domains = [\n  \"a.test\",\n  7,\n]\n", []string{`3: domains: want a host name or a table like { name = "m2.example"`, `not an integer`}},
+		{"unknown key in domain table", "domains = [\n  \"a.test\",\n  { name = \"b.test\", form = 2026-01-01T00:00:00Z },\n]\n", []string{`3: domains: unknown key "form" in a domain table (want name, from, until)`}},
+		{"dotted key in domain table", "domains = [{ name = \"a.test\", from.x = 1 }]\n", []string{`1: domains: unknown key "from.x"`}},
+		{"domain table without name", "domains = [\n  \"a.test\",\n  { from = 2026-01-01T00:00:00Z },\n]\n", []string{`3: domains: a domain table needs a name`}},
+		{"domain table bad name", "domains = [\n  \"a.test\",\n  { from = 2026-01-01T00:00:00Z,\n    name = \"B_.test\" },\n]\n", []string{`4: domains: "B_.test": must be lower case`}},
+		{"domain name not a string", "domains = [{ name = 5 }]\n", []string{`1: domains: name: want a host name string, not an integer`}},
+		{"domain until before from", "domains = [\n  { name = \"a.test\",\n    from = 2027-01-01T00:00:00Z,\n    until = 2026-01-01T00:00:00Z },\n]\n", []string{`4: domains: "a.test": until 2026-01-01T00:00:00Z is not after from 2027-01-01T00:00:00Z`}},
+		{"domain until equals from", "domains = [{ name = \"a.test\", from = 2027-01-01T00:00:00Z, until = 2027-01-01T01:00:00+01:00 }]\n", []string{`1: domains: "a.test": until`}},
+		{"domain local date-time", "domains = [\n{ name = \"a.test\",\n  from = 2027-01-01T00:00:00 }]\n", []string{`3: domains: from: want a date-time with a time zone like 2026-12-01T00:00:00Z, not a date or time`}},
+		{"domain date as string", "domains = [{ name = \"a.test\", until = \"2027-01-01\" }]\n", []string{`1: domains: until: want a date-time with a time zone`, `not a string`}},
+		{"duplicate domain table", "domains = [\n\"a.test\",\n{ name = \"a.test\", from = 2027-01-01T00:00:00Z }]\n", []string{`3: domains: "a.test" is listed twice`}},
+		{"http listen bad", "\nhttp_listen = \"80\"\n", []string{`2: http_listen: "80": not host:port`}},
+		{"http listen is listen", "listen = \":8443\"\nhttp_listen = \":8443\"\n", []string{`2: http_listen: ":8443" is also listen`}},
+		{"acme localhost", "domains = [\"a.test\",\n \"localhost\"]\n[tls]\nmode = \"acme\"\n", []string{`2: domains: "localhost" cannot get a certificate with tls.mode "acme"`}},
+		{"acme default localhost", "[tls]\n# acme needs a real name\nmode = \"acme\"\n", []string{`3: domains: "localhost" cannot get a certificate`}},
+		{"acme directory http", "[acme]\ndirectory = \"http://ca.test/dir\"\n", []string{`2: acme.directory: "http://ca.test/dir" is not an https:// URL`}},
+		{"acme email", "[acme]\n\nemail = \"ops at example\"\n", []string{`3: acme.email: "ops at example" is not an e-mail address`}},
+		{"acme renew negative", "[acme]\nrenew_before = \"-1h\"\n", []string{`2: acme.renew_before: must not be negative`}},
+		{"acme renew int", "[acme]\nrenew_before = 3600\n", []string{`2: acme.renew_before: want a duration string like "720h", not an integer`}},
+		{"acme ca missing", "[acme]\nca_file = \"pebble.pem\"\n", []string{`2: acme.ca_file: open `}},
+		{"acme ca not pem", "[acme]\nca_file = \"junk.pem\"\n", []string{`2: acme.ca_file: `, `holds no PEM certificate`}},
+		{"acme unknown key", "[acme]\nemail = \"a@b.test\"\nterms = true\n", []string{`3: unknown key "acme.terms"`}},
+		{"acme as string", "acme = \"on\"\n", []string{`1: acme: want a table, not a string`}},
 		{"table as string", "tls = \"files\"\n", []string{`1: tls: want a table, not a string`}},
 		{"duration as int", "[origin]\n\ntimeout = 5\n", []string{`3: origin.timeout: want a duration string like "30s", not an integer`}},
 		{"duration as float", "[origin]\nconnect_timeout = 1.5\n", []string{`2: origin.connect_timeout: want a duration string like "10s", not a float`}},
@@ -260,7 +323,6 @@ func TestLoadErrors(t *testing.T) {
 		{"bad log level", "\nlog_level = \"verbose\"\n", []string{`2: log_level: "verbose" is not one of`}},
 		{"empty state dir", "state_dir = \"\"\n", []string{`1: state_dir: must not be empty`}},
 		{"empty cache dir", "[cache]\ndir = \"\"\n", []string{`2: cache.dir: must not be empty`}},
-		{"acme", "[tls]\n# soon\nmode = \"acme\"\n", []string{`3: tls.mode "acme" is not supported yet`}},
 		{"bad tls mode", "[tls]\nmode = \"letsencrypt\"\n", []string{`2: tls.mode: "letsencrypt" is not one of`}},
 		{"files without names", "[tls]\nmode = \"files\"\n", []string{`2: tls.cert_file: must be set`, `2: tls.key_file: must be set`}},
 		{"files missing", "[tls]\nmode = \"files\"\ncert_file = \"nope.pem\"\nkey_file = \"nope-key.pem\"\n", []string{`3: tls.cert_file: open `, `4: tls.key_file: open `}},
@@ -283,11 +345,11 @@ func TestLoadErrors(t *testing.T) {
 		{"empty user agent", "[origin]\nuser_agent = \"\"\n", []string{`2: origin.user_agent: "" is empty`}},
 		{"user agent newline", "[origin]\nuser_agent = \"a\\r\\nX-Evil: 1\"\n", []string{`2: origin.user_agent: `}},
 		{"array of tables", "\n[[origin]]\nsite = \"x\"\n", []string{`2: origin: cannot store an array table`}},
-		{"nested array", "domains = [[\"a.test\"]]\n", []string{`1: domains: want a string, not an array`}},
+		{"nested array", "domains = [[\"a.test\"]]\n", []string{`1: domains: want a host name or a table`, `not an array`}},
 		{"date as string", "log_level = 2024-01-01\n", []string{`1: log_level: want a string, not a local date`}},
 		{"unknown subtable", "domains = [ # c\n \"a.test\", # d\n \"b.test\" ]\n[tls]\n[tls.extra]\n", []string{`5: unknown table "tls.extra"`}},
 		{"huge integer", "[origin]\nmax_body = 99999999999999999999\n", []string{`2: origin.max_body: `}},
-		{"several, in line order", "[origin]\ntimeout = \"0s\"\n[tls]\nmode = \"acme\"\n[cache]\ndir = \"\"\n", []string{`2: origin.timeout`, `4: tls.mode "acme"`, `6: cache.dir`}},
+		{"several, in line order", "[origin]\ntimeout = \"0s\"\n[tls]\nmode = \"ftp\"\n[cache]\ndir = \"\"\n", []string{`2: origin.timeout`, `4: tls.mode: "ftp"`, `6: cache.dir`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -379,9 +441,17 @@ func TestCheck(t *testing.T) {
 // its errors no position.
 func TestValidateWithoutFile(t *testing.T) {
 	c := Default()
-	c.Domains = nil
+	c.SetDomains()
 	err := c.Validate()
 	if err == nil || err.Error() != "domains: at least one mirror domain is needed" {
 		t.Errorf("Validate = %v", err)
+	}
+	c.SetDomains(Domain{Name: "a.test"}, Domain{Name: "b.test", From: time.Now()})
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate after SetDomains = %v", err)
+	}
+	c.Domains = []string{"a.test"}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "SetDomains") {
+		t.Errorf("Validate with Domains out of step = %v", err)
 	}
 }

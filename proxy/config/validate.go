@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Validate checks that the configuration makes sense: addresses parse, host
@@ -21,9 +23,11 @@ func (c *Config) Validate() error {
 	v := &validator{c: c}
 	v.listen()
 	v.domains()
+	v.httpListen()
 	v.nonEmpty(c.StateDir, "state_dir")
 	v.logLevel()
 	v.tls()
+	v.acme()
 	v.origin()
 	v.nonEmpty(c.Cache.Dir, "cache.dir")
 	return sortErrors(v.errs)
@@ -55,18 +59,42 @@ func (v *validator) listen() {
 
 func (v *validator) domains() {
 	c := v.c
-	if len(c.Domains) == 0 {
+	if len(c.DomainList) == 0 {
 		v.add("domains: at least one mirror domain is needed", "domains")
 	}
+	if !slices.Equal(c.Domains, c.DomainList.Names()) {
+		v.add("domains: Domains does not hold the names of DomainList (set them with SetDomains)", "domains")
+	}
 	seen := map[string]bool{}
-	for i, d := range c.Domains {
+	for i, d := range c.DomainList {
 		id := keyID("domains", fmt.Sprintf("[%d]", i))
-		if err := checkHostName(d); err != nil {
-			v.add(fmt.Sprintf("domains: %q: %v", d, err), id, "domains")
-		} else if seen[d] {
-			v.add(fmt.Sprintf("domains: %q is listed twice", d), id, "domains")
+		nameID := keyID("domains", fmt.Sprintf("[%d]", i), "name")
+		switch err := checkHostName(d.Name); {
+		case d.Name == "":
+			v.add(`domains: a domain table needs a name, like { name = "m2.example" }`, id, "domains")
+		case err != nil:
+			v.add(fmt.Sprintf("domains: %q: %v", d.Name, err), nameID, id, "domains")
+		case seen[d.Name]:
+			v.add(fmt.Sprintf("domains: %q is listed twice", d.Name), nameID, id, "domains")
 		}
-		seen[d] = true
+		seen[d.Name] = true
+		if !d.From.IsZero() && !d.Until.IsZero() && !d.Until.After(d.From) {
+			v.add(fmt.Sprintf("domains: %q: until %s is not after from %s", d.Name, d.Until.Format(time.RFC3339), d.From.Format(time.RFC3339)),
+				keyID("domains", fmt.Sprintf("[%d]", i), "until"), id, "domains")
+		}
+	}
+}
+
+// httpListen checks the optional plain-HTTP listener.
+func (v *validator) httpListen() {
+	a := v.c.HTTPListen
+	if a == "" {
+		return
+	}
+	if err := checkHostPort(a, true); err != nil {
+		v.add(fmt.Sprintf("http_listen: %q: %v", a, err), "http_listen")
+	} else if a == v.c.Listen {
+		v.add(fmt.Sprintf("http_listen: %q is also listen", a), "http_listen")
 	}
 }
 
@@ -86,9 +114,9 @@ func (v *validator) tls() {
 	case "files":
 		v.keyPair()
 	case "acme":
-		v.add(`tls.mode "acme" is not supported yet (use "self-signed" or "files")`, dotID("tls.mode"))
+		v.acmeDomains()
 	default:
-		v.add(fmt.Sprintf(`tls.mode: %q is not one of "self-signed", "files"`, t.Mode), dotID("tls.mode"))
+		v.add(fmt.Sprintf(`tls.mode: %q is not one of "self-signed", "files", "acme"`, t.Mode), dotID("tls.mode"))
 	}
 }
 
@@ -120,6 +148,36 @@ func (v *validator) readFile(name, key string) []byte {
 	return b
 }
 
+// acmeDomains checks that every domain can get a certificate from a
+// public certificate authority.
+func (v *validator) acmeDomains() {
+	for i, d := range v.c.DomainList {
+		if d.Name != "" && !strings.Contains(d.Name, ".") {
+			id := keyID("domains", fmt.Sprintf("[%d]", i))
+			v.add(fmt.Sprintf(`domains: %q cannot get a certificate with tls.mode "acme": a public DNS name is needed`, d.Name),
+				keyID("domains", fmt.Sprintf("[%d]", i), "name"), id, "domains", dotID("tls.mode"))
+		}
+	}
+}
+
+// acme checks the [acme] table, whatever tls.mode is.
+func (v *validator) acme() {
+	a := v.c.ACME
+	if u, err := url.Parse(a.Directory); err != nil || u.Scheme != "https" || u.Host == "" {
+		v.add(fmt.Sprintf("acme.directory: %q is not an https:// URL", a.Directory), dotID("acme.directory"))
+	}
+	if a.Email != "" {
+		local, domain, ok := strings.Cut(a.Email, "@")
+		if !ok || local == "" || !strings.Contains(domain, ".") || strings.ContainsFunc(a.Email, func(r rune) bool { return r <= ' ' || r == 0x7f || r == ',' }) {
+			v.add(fmt.Sprintf("acme.email: %q is not an e-mail address", a.Email), dotID("acme.email"))
+		}
+	}
+	if a.RenewBefore < 0 {
+		v.add("acme.renew_before: must not be negative", dotID("acme.renew_before"))
+	}
+	v.pemFile(a.CAFile, "acme.ca_file")
+}
+
 func (v *validator) origin() {
 	o := v.c.Origin
 	if err := checkHostName(o.Site); err != nil {
@@ -133,12 +191,12 @@ func (v *validator) origin() {
 			v.add(fmt.Sprintf("origin.hosts: %q: %v", h, err), keyID("origin", "hosts", fmt.Sprintf("[%d]", i)), dotID("origin.hosts"))
 		}
 	}
-	for i, d := range v.c.Domains {
+	for i, d := range v.c.DomainList.Names() {
 		di := keyID("domains", fmt.Sprintf("[%d]", i))
 		if d == o.Site {
-			v.add(fmt.Sprintf("origin.site: %q is also a mirror domain", d), dotID("origin.site"), di, "domains")
+			v.add(fmt.Sprintf("origin.site: %q is also a mirror domain", d), dotID("origin.site"), di+"\x00name", di, "domains")
 		} else if j := slices.Index(o.Hosts, d); j >= 0 {
-			v.add(fmt.Sprintf("origin.hosts: %q is also a mirror domain", d), keyID("origin", "hosts", fmt.Sprintf("[%d]", j)), dotID("origin.hosts"), di, "domains")
+			v.add(fmt.Sprintf("origin.hosts: %q is also a mirror domain", d), keyID("origin", "hosts", fmt.Sprintf("[%d]", j)), dotID("origin.hosts"), di+"\x00name", di, "domains")
 		}
 	}
 	v.resolve()
@@ -166,16 +224,19 @@ func (v *validator) resolve() {
 	}
 }
 
-func (v *validator) caFile() {
-	name := v.c.Origin.CAFile
+func (v *validator) caFile() { v.pemFile(v.c.Origin.CAFile, "origin.ca_file") }
+
+// pemFile checks that the file named by key, when set, holds PEM
+// certificates.
+func (v *validator) pemFile(name, key string) {
 	if name == "" {
 		return
 	}
 	b, err := os.ReadFile(name)
 	if err != nil {
-		v.add(fmt.Sprintf("origin.ca_file: %v", err), dotID("origin.ca_file"))
+		v.add(fmt.Sprintf("%s: %v", key, err), dotID(key))
 	} else if !x509.NewCertPool().AppendCertsFromPEM(b) {
-		v.add(fmt.Sprintf("origin.ca_file: %s holds no PEM certificate", name), dotID("origin.ca_file"))
+		v.add(fmt.Sprintf("%s: %s holds no PEM certificate", key, name), dotID(key))
 	}
 }
 
