@@ -15,57 +15,6 @@ import (
 	"zerkalo/proxy/rewrite"
 )
 
-// strippedHeaders are origin response headers that reveal the origin's
-// software, point the browser at other hosts, or only make sense on the
-// origin's own domain.
-var strippedHeaders = []string{
-	"Alt-Svc",
-	"Content-Security-Policy",
-	"Content-Security-Policy-Report-Only",
-	"Expect-CT",
-	"NEL",
-	"P3P",
-	"Public-Key-Pins",
-	"Report-To",
-	"Reporting-Endpoints",
-	"Server",
-	"Server-Timing",
-	"Service-Worker-Allowed",
-	"SourceMap",
-	"Strict-Transport-Security",
-	"Via",
-	"X-AspNet-Version",
-	"X-AspNetMvc-Version",
-	"X-Powered-By",
-	"X-SourceMap",
-}
-
-// ContentSecurityPolicy makes the browser itself refuse every host but the
-// mirror, as a backstop for whatever the rewriter did not recognise. It
-// names no host, so one cached body serves every mirror domain.
-const ContentSecurityPolicy = "default-src 'self'; " +
-	"script-src 'self' 'unsafe-inline' 'unsafe-eval'; " +
-	"style-src 'self' 'unsafe-inline'; " +
-	"img-src 'self' data: blob:; " +
-	"media-src 'self' data: blob:; " +
-	"font-src 'self' data:; " +
-	"connect-src 'self'; " +
-	"frame-src 'self'; " +
-	"worker-src 'self' blob:; " +
-	"object-src 'none'; " +
-	"base-uri 'self'; " +
-	"form-action 'self'; " +
-	"frame-ancestors 'self'"
-
-// securityHeaders go on every proxied response.
-var securityHeaders = map[string]string{
-	"Content-Security-Policy": ContentSecurityPolicy,
-	"Referrer-Policy":         "same-origin",
-	"X-Content-Type-Options":  "nosniff",
-	"Permissions-Policy": "accelerometer=(), ambient-light-sensor=(), browsing-topics=(), camera=(), " +
-		"geolocation=(), gyroscope=(), interest-cohort=(), magnetometer=(), microphone=(), payment=(), usb=()",
-}
-
 // externalRedirect is the error modifyResponse returns when the origin
 // redirects outside the origin family: the edge never follows it, it shows
 // the reader a plain link instead.
@@ -92,12 +41,7 @@ func (e *Edge) modifyResponse(resp *http.Response) error {
 	}
 	e.cookies.learn(req.target.Host, resp.Cookies())
 	doc.Header(h)
-	for _, k := range strippedHeaders {
-		h.Del(k)
-	}
-	for k, v := range securityHeaders {
-		h.Set(k, v)
-	}
+	applyHeaderPolicy(h)
 	kind := rewrite.KindOf(h.Get("Content-Type"))
 	if kind == rewrite.KindFeed {
 		doc.Absolute = "https://" + req.mirrorHost
