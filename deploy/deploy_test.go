@@ -93,7 +93,7 @@ func install(t *testing.T, root string, args ...string) string {
 // installedRoot installs the edge with a stub binary into a new temporary
 // root and adds what "systemd-analyze verify --root" needs besides the
 // units: the host's own unit folder (for sysinit.target and friends) and
-// /bin/kill for ExecReload=.
+// a /bin/kill for ExecReload=.
 func installedRoot(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
@@ -115,12 +115,9 @@ func installedRoot(t *testing.T) string {
 	if out, err := command(t, "", nil, "cp", "-r", sysUnits, filepath.Join(root, "usr/lib/systemd/")); err != nil {
 		t.Fatalf("copy %s: %v\n%s", sysUnits, err, out)
 	}
-	kill, err := exec.LookPath("kill")
-	if err != nil {
+	// verify only checks that ExecReload's /bin/kill is executable.
+	if err := os.WriteFile(filepath.Join(root, "usr/bin/kill"), []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
-	}
-	if out, err := command(t, "", nil, "cp", kill, filepath.Join(root, "usr/bin/kill")); err != nil {
-		t.Fatalf("copy kill: %v\n%s", err, out)
 	}
 	return root
 }
