@@ -43,6 +43,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return runServe(args[1:], stdout, stderr)
+	case "keygen":
+		return runKeygen(args[1:], stdout, stderr)
+	case "certify":
+		return runCertify(args[1:], stdout, stderr)
+	case "sign":
+		return runSign(args[1:], stdout, stderr)
+	case "verify":
+		return runVerify(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "zerkalo", versionString())
 		return exitOK
@@ -60,6 +68,10 @@ func usage(w io.Writer) {
 
 Usage:
   zerkalo serve [--config FILE] [--demo] [--check]   run an edge
+  zerkalo keygen --out PREFIX                       create a signing key pair
+  zerkalo certify --root-key K --edge-pub P         certify an edge key with the root key
+  zerkalo sign --key EDGE.key FILE                  sign FILE (a mirror list)
+  zerkalo verify --root-pub R --cert C FILE         check FILE's signature chain
   zerkalo version                                   print the version
 
 Run "zerkalo serve --help" for the flags of serve.
