@@ -12,9 +12,14 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
+	"zerkalo/cache"
 	"zerkalo/proxy/rewrite"
 )
 
@@ -37,6 +42,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics, if not nil, records origin latency, errors and rewrite time.
 	Metrics *Metrics
+	// Cache, if not nil, stores rewritten responses; CachePolicy decides
+	// what is stored and for how long.
+	Cache       *cache.Store
+	CachePolicy cache.Policy
+	// OriginRate caps origin fetches per second (0: no cap). Beyond it
+	// readers get a stale copy, or 503 with Retry-After.
+	OriginRate float64
 }
 
 // Edge is the mirror's HTTP handler. It is safe for concurrent use.
@@ -46,6 +58,15 @@ type Edge struct {
 	proxy   *httputil.ReverseProxy
 	cookies *cookieNames
 	log     *slog.Logger
+	limiter *rate.Limiter // nil: no cap
+
+	group      cache.Group // one origin fetch per cache key at a time
+	refreshing sync.Map    // cache keys with a background revalidation running
+
+	bgMu     sync.Mutex // guards starting background work against Close
+	bg       sync.WaitGroup
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
 }
 
 // Default limits, used when Options leaves them zero.
@@ -80,6 +101,12 @@ func New(opts Options) (*Edge, error) {
 	for _, d := range opts.Domains {
 		e.domains[strings.ToLower(d)] = true
 	}
+	if opts.OriginRate > 0 {
+		e.limiter = rate.NewLimiter(rate.Limit(opts.OriginRate), max(1, int(2*opts.OriginRate)))
+	}
+	// Feeds vary by Host; their cache variant is the mirror host.
+	e.opts.CachePolicy.Keyed = append(slices.Clip(e.opts.CachePolicy.Keyed), "Host")
+	e.bgCtx, e.bgCancel = context.WithCancel(context.Background())
 	e.proxy = &httputil.ReverseProxy{
 		Rewrite:        e.rewriteRequest,
 		Transport:      &measuredTransport{rt: opts.Transport, m: opts.Metrics},
@@ -98,6 +125,11 @@ type request struct {
 	acceptEncoding string   // the reader's Accept-Encoding
 	cancel         context.CancelCauseFunc
 	deadline       *time.Timer // bounds the fetch of a rewritten body
+
+	in      *http.Request // the reader's request
+	key     string        // cache key; "" when the cache is not used
+	entry   *cache.Entry  // a cached copy to revalidate, or to serve if the origin fails
+	noStore bool          // the response must not be stored
 }
 
 // errOriginTimeout ends an origin fetch that took longer than
@@ -124,14 +156,25 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	path, query, _ := strings.Cut(r.RequestURI, "?")
-	target, err := e.opts.Mapper.ToOrigin(path, query)
+	target, err := e.opts.Mapper.ToOrigin(path, originQuery(query))
 	if err != nil {
 		e.refuse(w, http.StatusNotFound, "no such page on this mirror")
 		return
 	}
+	req := &request{target: target, mirrorHost: host, acceptEncoding: r.Header.Get("Accept-Encoding")}
+	if e.cacheable(r, req) {
+		e.serveCached(w, r, req)
+		return
+	}
+	e.fetch(w, r, req)
+}
+
+// forward proxies one request to the origin.
+func (e *Edge) forward(w http.ResponseWriter, r *http.Request, req *request) {
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
-	req := &request{target: target, mirrorHost: host, acceptEncoding: r.Header.Get("Accept-Encoding"), cancel: cancel}
+	req.cancel = cancel
+	req.in = r
 	e.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, requestKey{}, req)))
 	if req.deadline != nil {
 		req.deadline.Stop()
@@ -218,18 +261,43 @@ func (e *Edge) handleError(w http.ResponseWriter, r *http.Request, err error) {
 		writeExternalLink(w, away.to)
 		return
 	}
+	// The proxy passes the reader's request, or after ModifyResponse the
+	// origin request; a cached copy is served by the reader's.
+	req := requestFrom(r.Context())
+	in := r
+	if req.in != nil {
+		in = req.in
+	}
+	var fromCache *serveFromCache
+	if errors.As(err, &fromCache) && e.serveEntry(w, in, fromCache.entry, fromCache.state) {
+		return
+	}
 	timedOut := errors.Is(err, context.DeadlineExceeded) || errors.Is(context.Cause(r.Context()), errOriginTimeout)
-	if !timedOut && r.Context().Err() != nil {
+	if !timedOut && in.Context().Err() != nil {
 		return // the reader went away
 	}
 	status := http.StatusBadGateway
 	if timedOut {
 		status = http.StatusGatewayTimeout
 	}
-	target := ""
-	if req := requestFrom(r.Context()); req != nil {
-		target = req.target.Host + req.target.Path
+	target := req.target.Host + req.target.Path
+	if staleUsable(req.entry) && e.serveEntry(w, in, req.entry, cacheStale) {
+		e.log.Info("origin failed; served the cached copy", "origin", target, "err", err)
+		return
 	}
 	e.log.Warn("origin fetch failed", "origin", target, "status", status, "err", err)
 	e.refuse(w, status, "the origin could not be reached; try again later")
+}
+
+// originQuery returns the query to send to the origin: the reader's, less
+// Pangea's cache bypass and tracking parameters (see cache.Dropped). A
+// query without them is passed on byte for byte.
+func originQuery(raw string) string {
+	for pair := range strings.SplitSeq(raw, "&") {
+		name, _, _ := strings.Cut(pair, "=")
+		if n, err := url.QueryUnescape(name); err == nil && cache.Dropped(n) {
+			return cache.StripQuery(raw)
+		}
+	}
+	return raw
 }

@@ -51,7 +51,13 @@ func startEdge(t *testing.T, h http.Handler, extraHosts []string, unpinned ...st
 // startEdgeFor is startEdge for any origin site and host family.
 func startEdgeFor(t *testing.T, h http.Handler, site string, hosts []string, unpinned ...string) *testEdge {
 	t.Helper()
-	edge, origin, logs := newEdge(t, h, site, hosts, unpinned...)
+	return startEdgeWith(t, h, site, hosts, nil, unpinned...)
+}
+
+// startEdgeWith is startEdgeFor with the edge's options changed by modify.
+func startEdgeWith(t *testing.T, h http.Handler, site string, hosts []string, modify func(*Options), unpinned ...string) *testEdge {
+	t.Helper()
+	edge, origin, logs := newEdge(t, h, site, hosts, modify, unpinned...)
 	mapper := edge.opts.Mapper
 	ca, err := certs.NewCA()
 	if err != nil {
@@ -88,7 +94,7 @@ func startEdgeFor(t *testing.T, h http.Handler, site string, hosts []string, unp
 
 // newEdge returns an edge for site and hosts in front of a fake origin
 // running h, and the buffer its logs go to.
-func newEdge(t *testing.T, h http.Handler, site string, hosts []string, unpinned ...string) (*Edge, *fakeorigin.Server, *lockedBuffer) {
+func newEdge(t *testing.T, h http.Handler, site string, hosts []string, modify func(*Options), unpinned ...string) (*Edge, *fakeorigin.Server, *lockedBuffer) {
 	t.Helper()
 	origin, err := fakeorigin.Start(h)
 	if err != nil {
@@ -115,7 +121,7 @@ func newEdge(t *testing.T, h http.Handler, site string, hosts []string, unpinned
 	})
 	t.Cleanup(transport.CloseIdleConnections)
 	logs := &lockedBuffer{}
-	edge, err := New(Options{
+	opts := Options{
 		Mapper:    mapper,
 		Domains:   []string{mirrorName},
 		Transport: transport,
@@ -124,10 +130,15 @@ func newEdge(t *testing.T, h http.Handler, site string, hosts []string, unpinned
 		UserAgent: "ZerkaloTest/1",
 		Logger:    slog.New(slog.NewTextHandler(logs, nil)),
 		Metrics:   NewMetrics(),
-	})
+	}
+	if modify != nil {
+		modify(&opts)
+	}
+	edge, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(edge.Close)
 	return edge, origin, logs
 }
 

@@ -39,6 +39,17 @@ func (e *Edge) rewriteRequest(pr *httputil.ProxyRequest) {
 			h[k] = append([]string(nil), vs...)
 		}
 	}
+	if req.entry != nil {
+		// Revalidating our copy: our validators, not the reader's.
+		h.Del("If-None-Match")
+		h.Del("If-Modified-Since")
+		if et := req.entry.Meta.ETag; et != "" {
+			h.Set("If-None-Match", et)
+		}
+		if lm := req.entry.Meta.LastModified; lm != "" {
+			h.Set("If-Modified-Since", lm)
+		}
+	}
 	h.Set("User-Agent", e.opts.UserAgent)
 	h.Set("Accept-Encoding", originAcceptEncoding)
 	if c := e.cookies.filter(req.target.Host, in.Cookies()); c != "" {

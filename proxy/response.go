@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
 
+	"zerkalo/cache"
 	"zerkalo/proxy/rewrite"
 )
 
@@ -33,6 +35,12 @@ func (e *Edge) modifyResponse(resp *http.Response) error {
 	req := requestFrom(resp.Request.Context())
 	doc := rewrite.NewDoc(e.opts.Mapper, req.target)
 	h := resp.Header
+	if req.entry != nil {
+		if stop := e.answerFromCache(req, resp); stop != nil {
+			resp.Body.Close()
+			return stop
+		}
+	}
 	if loc := h.Get("Location"); loc != "" {
 		if to, ok := e.foreignLocation(req.target, loc); ok {
 			resp.Body.Close()
@@ -43,21 +51,54 @@ func (e *Edge) modifyResponse(resp *http.Response) error {
 	doc.Header(h)
 	applyHeaderPolicy(h)
 	kind := rewrite.KindOf(h.Get("Content-Type"))
+	variant := ""
 	if kind == rewrite.KindFeed {
 		doc.Absolute = "https://" + req.mirrorHost
+		variant = req.mirrorHost
 		h.Add("Vary", "Host")
+	}
+	if req.key != "" {
+		h.Set("X-Cache", cacheMiss)
 	}
 	if !bodyAllowed(resp) {
 		return nil
 	}
+	meta, store := e.storeMeta(req, resp, variant)
 	if kind == rewrite.KindNone {
-		return e.passBody(resp, req.acceptEncoding)
+		return e.passBody(resp, req.acceptEncoding, meta, store)
 	}
 	if resp.StatusCode == http.StatusPartialContent {
 		return errRangeOfRewritten
 	}
 	req.deadline = time.AfterFunc(e.opts.Timeout, func() { req.cancel(errOriginTimeout) })
-	return e.rewriteBody(resp, kind, doc, req.acceptEncoding)
+	var cw *cache.Writer
+	if store {
+		cw = e.opts.Cache.Create(meta)
+	}
+	return e.rewriteBody(resp, kind, doc, req.acceptEncoding, cw)
+}
+
+// answerFromCache decides, for a request that revalidates a cached entry,
+// whether the origin's response is replaced by the entry: after a 304 (the
+// entry is refreshed), or after a 5xx when stale-if-error allows it.
+func (e *Edge) answerFromCache(req *request, resp *http.Response) error {
+	switch {
+	case resp.StatusCode == http.StatusNotModified:
+		meta, err := e.opts.CachePolicy.Revalidated(&req.entry.Meta, resp.Header, time.Now())
+		if err != nil {
+			return nil // not storable any more: pass the 304 on
+		}
+		if err := e.opts.Cache.Refresh(req.entry, meta); err != nil {
+			e.log.Warn("cache refresh failed", "err", err)
+		}
+		if fresh, state := e.lookup(req.key, req.mirrorHost); state == cache.Fresh {
+			return &serveFromCache{entry: fresh, state: cacheRevalidated}
+		}
+		return &serveFromCache{entry: req.entry, state: cacheRevalidated}
+	case resp.StatusCode >= 500 && staleUsable(req.entry):
+		return &serveFromCache{entry: req.entry, state: cacheStale}
+	}
+	return nil
 }
 
 // foreignLocation reports whether a Location header leaves the origin
@@ -87,8 +128,11 @@ func bodyAllowed(resp *http.Response) bool {
 
 // passBody lets a body that needs no rewriting through as it is, decoding
 // it only if the reader does not accept the origin's encoding.
-func (e *Edge) passBody(resp *http.Response, readerAE string) error {
+func (e *Edge) passBody(resp *http.Response, readerAE string, meta cache.Meta, store bool) error {
 	ce := resp.Header.Get("Content-Encoding")
+	if ce == "" && store {
+		resp.Body = &teeBody{ReadCloser: resp.Body, w: e.opts.Cache.Create(meta)}
+	}
 	if ce == "" || acceptsEncoding(readerAE, ce) {
 		return nil
 	}
@@ -109,10 +153,13 @@ func (e *Edge) passBody(resp *http.Response, readerAE string) error {
 // work runs in a goroutine owned by the new body: it ends when the origin
 // body ends or fails, when the reader goes away (the body is closed), or
 // when the fetch times out.
-func (e *Edge) rewriteBody(resp *http.Response, kind rewrite.Kind, doc *rewrite.Doc, readerAE string) error {
+func (e *Edge) rewriteBody(resp *http.Response, kind rewrite.Kind, doc *rewrite.Doc, readerAE string, cw *cache.Writer) error {
 	ce := resp.Header.Get("Content-Encoding")
 	dec, err := decodeBody(resp.Body, ce)
 	if err != nil {
+		if cw != nil {
+			cw.Abort()
+		}
 		return fmt.Errorf("decode %s body: %w", ce, err)
 	}
 	var src io.Reader = &limitedReader{r: dec, left: e.opts.MaxBody}
@@ -120,6 +167,9 @@ func (e *Edge) rewriteBody(resp *http.Response, kind rewrite.Kind, doc *rewrite.
 		utf8Src, charset, err := rewrite.DecodeHTML(src, resp.Header.Get("Content-Type"))
 		if err != nil {
 			dec.Close()
+			if cw != nil {
+				cw.Abort()
+			}
 			return fmt.Errorf("decode html: %w", err)
 		}
 		if charset == "utf-8" {
@@ -132,7 +182,7 @@ func (e *Edge) rewriteBody(resp *http.Response, kind rewrite.Kind, doc *rewrite.
 	origin := resp.Body
 	go func() {
 		start := time.Now()
-		err := pipeRewrite(pw, src, kind, doc, enc)
+		err := pipeRewrite(pw, src, kind, doc, enc, cw)
 		e.opts.Metrics.observeRewrite(kind.String(), time.Since(start))
 		dec.Close()
 		origin.Close()
@@ -156,16 +206,28 @@ const flushEvery = 50 * time.Millisecond
 // pipeRewrite streams src through the rewriter and the encoder into w. The
 // output is flushed at least every flushEvery, so the reader sees the page
 // as it arrives even while the origin pauses.
-func pipeRewrite(w io.Writer, src io.Reader, kind rewrite.Kind, doc *rewrite.Doc, encoding string) error {
+//
+// When cw is not nil the rewritten body is also stored: the entry is
+// committed before the reader sees the end of the body (so readers waiting
+// for this fetch find it), and dropped if anything fails.
+func pipeRewrite(w io.Writer, src io.Reader, kind rewrite.Kind, doc *rewrite.Doc, encoding string, cw *cache.Writer) (err error) {
 	bw := bufio.NewWriterSize(w, 32<<10)
 	out := &flushingWriter{enc: newEncoder(bw, encoding), buf: bw}
 	stop := out.flushEvery(flushEvery)
 	defer stop()
-	var err error
+	var dst io.Writer = out
+	if cw != nil {
+		dst = io.MultiWriter(out, cw)
+		defer func() {
+			if err != nil {
+				cw.Abort()
+			}
+		}()
+	}
 	if kind == rewrite.KindHTML {
-		err = rewrite.RewriteHTML(out, src, doc)
+		err = rewrite.RewriteHTML(dst, src, doc)
 	} else {
-		rw := rewrite.NewWriter(kind, out, doc)
+		rw := rewrite.NewWriter(kind, dst, doc)
 		if _, err = io.Copy(rw, src); err == nil {
 			err = rw.Close()
 		}
@@ -174,6 +236,12 @@ func pipeRewrite(w io.Writer, src io.Reader, kind rewrite.Kind, doc *rewrite.Doc
 		return err
 	}
 	stop()
+	if cw != nil {
+		if cerr := cw.Commit(); cerr != nil && !errors.Is(cerr, cache.ErrTooLarge) {
+			slog.Warn("cache store failed", "err", cerr)
+		}
+		cw = nil // committed: not to be aborted
+	}
 	return out.close()
 }
 

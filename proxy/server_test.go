@@ -91,7 +91,7 @@ func (r rewriteAddr) RoundTrip(req *http.Request) (*http.Response, error) {
 // TestHTTP3ServesTheEdge fetches a mirrored page from the real edge over
 // HTTP/3 with quic-go's client, and over HTTP/2, which advertises h3.
 func TestHTTP3ServesTheEdge(t *testing.T) {
-	edge, _, _ := newEdge(t, pageHandler(samplePage), "www.rferl.org", []string{"gdb.rferl.org", "www.svoboda.org"})
+	edge, _, _ := newEdge(t, pageHandler(samplePage), "www.rferl.org", []string{"gdb.rferl.org", "www.svoboda.org"}, nil)
 	addr, pool, stop := runServer(t, edge)
 	_, port, _ := net.SplitHostPort(addr)
 

@@ -1,0 +1,234 @@
+package proxy
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"zerkalo/cache"
+)
+
+// X-Cache values: how a response was produced.
+const (
+	cacheHit         = "HIT"         // served from the cache, fresh
+	cacheMiss        = "MISS"        // fetched from the origin
+	cacheStale       = "STALE"       // served from the cache past its freshness
+	cacheRevalidated = "REVALIDATED" // the origin confirmed the cached copy (304)
+)
+
+// serveFromCache is how modifyResponse asks the error handler to answer
+// with a cached entry instead of the origin's response: after a 304 that
+// refreshed the entry, or after an origin 5xx when a stale copy may stand in.
+type serveFromCache struct {
+	entry *cache.Entry
+	state string
+}
+
+func (s *serveFromCache) Error() string { return "serve the cached copy (" + s.state + ")" }
+
+// cacheable reports whether a request may be answered from or stored in
+// the cache: GET or HEAD without reader cookies that the origin would see
+// (a response to those may be personal).
+func (e *Edge) cacheable(r *http.Request, req *request) bool {
+	if e.opts.Cache == nil || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		return false
+	}
+	return e.cookies.filter(req.target.Host, r.Cookies()) == ""
+}
+
+// lookup finds the entry for key: a host-independent one, else the one
+// stored for this mirror host (feeds, whose links are absolute).
+func (e *Edge) lookup(key, mirrorHost string) (*cache.Entry, cache.State) {
+	now := time.Now()
+	if entry, state := e.opts.Cache.Lookup(key, "", now); state != cache.Miss {
+		return entry, state
+	}
+	return e.opts.Cache.Lookup(key, mirrorHost, now)
+}
+
+// serveCached answers a cacheable request: fresh and stale-while-revalidate
+// entries at once; otherwise one origin fetch per key at a time, which the
+// readers waiting for it then share.
+func (e *Edge) serveCached(w http.ResponseWriter, r *http.Request, req *request) {
+	req.key = cache.Key(req.target)
+	entry, state := e.lookup(req.key, req.mirrorHost)
+	switch state {
+	case cache.Fresh:
+		if e.serveEntry(w, r, entry, cacheHit) {
+			return
+		}
+	case cache.Stale:
+		if e.serveEntry(w, r, entry, cacheStale) {
+			e.revalidateInBackground(req, entry)
+			return
+		}
+	case cache.StaleIfError, cache.Expired:
+		req.entry = entry
+	}
+	if r.Header.Get("Range") != "" && req.entry == nil {
+		req.noStore = true // a partial response is never stored
+		e.fetch(w, r, req)
+		return
+	}
+	shared, _ := e.group.Do(r.Context(), req.key, func() error {
+		e.fetch(w, r, req)
+		return nil
+	})
+	if !shared {
+		return
+	}
+	// Another reader's fetch of this key has finished: use what it stored.
+	if entry, state := e.lookup(req.key, req.mirrorHost); state == cache.Fresh || state == cache.Stale {
+		if e.serveEntry(w, r, entry, cacheHit) {
+			return
+		}
+	}
+	e.fetch(w, r, req)
+}
+
+// fetch gets the response from the origin, unless the origin rate cap is
+// reached: then a stale copy stands in, or the reader is asked to retry.
+func (e *Edge) fetch(w http.ResponseWriter, r *http.Request, req *request) {
+	if e.limiter != nil && !e.limiter.Allow() {
+		if req.entry != nil && e.serveEntry(w, r, req.entry, cacheStale) {
+			return
+		}
+		w.Header().Set("Retry-After", "1")
+		e.refuse(w, http.StatusServiceUnavailable, "the mirror is busy; try again in a moment")
+		return
+	}
+	e.forward(w, r, req)
+}
+
+// serveEntry writes a cached entry in the encoding the reader accepts, with
+// Range and conditional requests handled. It reports false if the entry
+// turned out to be damaged (it is then dropped; the caller fetches anew).
+func (e *Edge) serveEntry(w http.ResponseWriter, r *http.Request, entry *cache.Entry, state string) bool {
+	enc := entry.Choose(r.Header.Get("Accept-Encoding"))
+	body, err := entry.Open(enc)
+	if err != nil {
+		if !errors.Is(err, cache.ErrCorrupt) {
+			e.log.Warn("cache read failed", "err", err)
+		}
+		return false
+	}
+	defer body.Close()
+	h := w.Header()
+	for k, vs := range entry.Meta.Header {
+		h[k] = append([]string(nil), vs...)
+	}
+	applyHeaderPolicy(h)
+	if enc != cache.Identity {
+		h.Set("Content-Encoding", enc.String())
+	}
+	h.Set("Vary", "Accept-Encoding")
+	h.Set("ETag", body.ETag)
+	h.Set("X-Cache", state)
+	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(entry.Meta.TTL(time.Now()).Seconds())))
+	if entry.Meta.Status != http.StatusOK {
+		h.Set("Content-Length", strconv.FormatInt(body.Size, 10))
+		w.WriteHeader(entry.Meta.Status)
+		if r.Method != http.MethodHead {
+			io.Copy(w, body)
+		}
+		return true
+	}
+	http.ServeContent(w, r, "", body.ModTime, body)
+	return true
+}
+
+// revalidateInBackground refreshes a stale entry from the origin while
+// readers are served the stale copy. At most one refresh per key runs.
+func (e *Edge) revalidateInBackground(req *request, entry *cache.Entry) {
+	if _, busy := e.refreshing.LoadOrStore(req.key, true); busy {
+		return
+	}
+	e.bgMu.Lock()
+	defer e.bgMu.Unlock()
+	if e.bgCtx.Err() != nil {
+		e.refreshing.Delete(req.key)
+		return
+	}
+	e.bg.Go(func() {
+		defer e.refreshing.Delete(req.key)
+		r, err := http.NewRequestWithContext(e.bgCtx, http.MethodGet, "https://"+req.mirrorHost+req.target.RequestURI(), nil)
+		if err != nil {
+			return
+		}
+		bgReq := &request{target: req.target, mirrorHost: req.mirrorHost, key: req.key, entry: entry}
+		e.group.Do(e.bgCtx, req.key, func() error {
+			e.fetch(discardResponse{}, r, bgReq)
+			return nil
+		})
+	})
+}
+
+// Close stops background revalidations and waits for them.
+func (e *Edge) Close() {
+	e.bgMu.Lock()
+	e.bgCancel()
+	e.bgMu.Unlock()
+	e.bg.Wait()
+}
+
+// storeMeta decides whether the origin response to req is stored, and
+// with which metadata.
+func (e *Edge) storeMeta(req *request, resp *http.Response, variant string) (cache.Meta, bool) {
+	if req.key == "" || req.noStore || resp.Request.Method != http.MethodGet || len(resp.Header.Values("Set-Cookie")) > 0 {
+		return cache.Meta{}, false
+	}
+	meta, err := e.opts.CachePolicy.Meta(req.key, variant, resp.StatusCode, resp.Header, time.Now())
+	return meta, err == nil
+}
+
+// discardResponse is the ResponseWriter of a background revalidation: the
+// body goes only to the cache.
+type discardResponse struct{}
+
+func (discardResponse) Header() http.Header         { return http.Header{} }
+func (discardResponse) Write(p []byte) (int, error) { return len(p), nil }
+func (discardResponse) WriteHeader(int)             {}
+
+// teeBody stores a body that passes through unchanged as the reader reads
+// it; the entry is committed at the body's end and dropped if it is cut
+// short.
+type teeBody struct {
+	io.ReadCloser
+	w    *cache.Writer
+	done bool
+}
+
+func (t *teeBody) Read(p []byte) (int, error) {
+	n, err := t.ReadCloser.Read(p)
+	if n > 0 && !t.done {
+		t.w.Write(p[:n])
+	}
+	if err == io.EOF && !t.done {
+		t.done = true
+		t.w.Commit()
+	}
+	return n, err
+}
+
+func (t *teeBody) Close() error {
+	if !t.done {
+		t.done = true
+		t.w.Abort()
+	}
+	return t.ReadCloser.Close()
+}
+
+// staleUsable reports whether a cached entry may stand in for a failed
+// origin fetch (RFC 5861 stale-if-error, and anything fresher).
+func staleUsable(entry *cache.Entry) bool {
+	if entry == nil {
+		return false
+	}
+	switch entry.Meta.Freshness(time.Now()) {
+	case cache.Fresh, cache.Stale, cache.StaleIfError:
+		return true
+	}
+	return false
+}

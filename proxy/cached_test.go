@@ -1,0 +1,215 @@
+package proxy
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"zerkalo/cache"
+	"zerkalo/proxy/fakeorigin"
+)
+
+// withCache gives the edge a cache in a temporary folder.
+func withCache(t *testing.T) func(*Options) {
+	return func(o *Options) {
+		store, err := cache.Open(t.TempDir(), cache.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { store.Close() })
+		o.Cache = store
+		o.CachePolicy = cache.DefaultPolicy()
+	}
+}
+
+// cachedPage serves an article page with the given Cache-Control and a
+// validator, counting conditional requests it answers with 304.
+type cachedPage struct {
+	cacheControl string
+	notModified  atomic.Int32
+	delay        time.Duration
+}
+
+func (p *cachedPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	time.Sleep(p.delay)
+	w.Header().Set("Cache-Control", p.cacheControl)
+	w.Header().Set("ETag", `"v1"`)
+	if r.Header.Get("If-None-Match") == `"v1"` {
+		p.notModified.Add(1)
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprintf(w, `<html><body><a href="https://www.svoboda.org/a/%s">x</a>%s</body></html>`,
+		strings.TrimPrefix(r.URL.Path, "/"), strings.Repeat("<p>article text</p>", 200))
+}
+
+func TestCacheHitServesStoredEncodings(t *testing.T) {
+	page := &cachedPage{cacheControl: "max-age=300"}
+	te := startEdgeWith(t, page, "www.rferl.org", []string{"www.svoboda.org"}, withCache(t))
+	resp, first := te.get(t, "/a/1.html", "Accept-Encoding", "identity")
+	if resp.Header.Get("X-Cache") != cacheMiss {
+		t.Fatalf("first request: X-Cache %q", resp.Header.Get("X-Cache"))
+	}
+	for _, ae := range []string{"identity", "gzip", "br", "gzip, br"} {
+		resp, body := te.get(t, "/a/1.html", "Accept-Encoding", ae)
+		if resp.Header.Get("X-Cache") != cacheHit {
+			t.Errorf("%s: X-Cache %q", ae, resp.Header.Get("X-Cache"))
+		}
+		if got := decodeForTest(t, resp.Header.Get("Content-Encoding"), body); got != string(first) {
+			t.Errorf("%s: cached body differs from the first response", ae)
+		}
+		if resp.Header.Get("Content-Security-Policy") == "" || resp.Header.Get("ETag") == "" {
+			t.Errorf("%s: hit lacks CSP or ETag", ae)
+		}
+	}
+	if n := te.origin.Count("www.rferl.org", "/a/1.html"); n != 1 {
+		t.Errorf("origin got %d requests, want 1", n)
+	}
+	// A reader's conditional request and a range request are answered
+	// from the stored copy.
+	resp, _ = te.get(t, "/a/1.html", "Accept-Encoding", "identity")
+	resp, _ = te.get(t, "/a/1.html", "Accept-Encoding", "identity", "If-None-Match", resp.Header.Get("ETag"))
+	if resp.StatusCode != http.StatusNotModified {
+		t.Errorf("conditional request: %d, want 304", resp.StatusCode)
+	}
+	resp, body := te.get(t, "/a/1.html", "Accept-Encoding", "identity", "Range", "bytes=0-9")
+	if resp.StatusCode != http.StatusPartialContent || string(body) != string(first[:10]) {
+		t.Errorf("range request: %d %q", resp.StatusCode, body)
+	}
+}
+
+func TestConcurrentMissesFetchOnce(t *testing.T) {
+	page := &cachedPage{cacheControl: "max-age=300", delay: 200 * time.Millisecond}
+	te := startEdgeWith(t, page, "www.rferl.org", []string{"www.svoboda.org"}, withCache(t))
+	var wg sync.WaitGroup
+	bodies := make([]string, 200)
+	for i := range bodies {
+		wg.Go(func() {
+			resp, err := te.client.Get("https://" + mirrorName + "/a/cold.html")
+			if err != nil {
+				bodies[i] = "error: " + err.Error()
+				return
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			bodies[i] = decodeForTest(t, resp.Header.Get("Content-Encoding"), b)
+		})
+	}
+	wg.Wait()
+	if n := te.origin.Count("www.rferl.org", "/a/cold.html"); n != 1 {
+		t.Errorf("200 concurrent misses made %d origin requests, want 1", n)
+	}
+	for i, b := range bodies {
+		if b != bodies[0] || !strings.Contains(b, "article text") {
+			t.Fatalf("reader %d got a different body: %.80q", i, b)
+		}
+	}
+}
+
+// TestStaleWhenOriginFails: pages seen before are still served, with the
+// same body, while the origin refuses, resets, hangs or answers 503.
+func TestStaleWhenOriginFails(t *testing.T) {
+	page := &cachedPage{cacheControl: "max-age=0"} // stale at once; stale-if-error from the policy
+	te := startEdgeWith(t, page, "www.rferl.org", []string{"www.svoboda.org"}, withCache(t))
+	_, want := te.get(t, "/a/seen.html", "Accept-Encoding", "identity")
+	for _, mode := range []fakeorigin.Mode{fakeorigin.Refuse, fakeorigin.Reset, fakeorigin.Status503, fakeorigin.Hang} {
+		if err := te.origin.SetDown(mode); err != nil {
+			t.Fatal(err)
+		}
+		te.client.CloseIdleConnections()
+		resp, body := te.get(t, "/a/seen.html", "Accept-Encoding", "identity")
+		if resp.StatusCode != 200 || string(body) != string(want) || resp.Header.Get("X-Cache") != cacheStale {
+			t.Errorf("origin %v: status %d, X-Cache %q, body %d bytes (want %d) %q", mode, resp.StatusCode, resp.Header.Get("X-Cache"), len(body), len(want), resp.Header.Get("Content-Encoding"))
+		}
+		resp, _ = te.get(t, "/a/never-seen.html")
+		if resp.StatusCode < 500 {
+			t.Errorf("origin %v: a page never seen got %d", mode, resp.StatusCode)
+		}
+	}
+	if err := te.origin.SetDown(fakeorigin.Up); err != nil {
+		t.Fatal(err)
+	}
+	resp, _ := te.get(t, "/a/seen.html")
+	if got := resp.Header.Get("X-Cache"); got != cacheRevalidated {
+		t.Errorf("origin back: X-Cache %q, want %s", got, cacheRevalidated)
+	}
+	if page.notModified.Load() == 0 {
+		t.Error("the origin never answered a conditional revalidation")
+	}
+}
+
+func TestStaleWhileRevalidate(t *testing.T) {
+	page := &cachedPage{cacheControl: "max-age=0, stale-while-revalidate=60"}
+	te := startEdgeWith(t, page, "www.rferl.org", []string{"www.svoboda.org"}, withCache(t))
+	te.get(t, "/a/swr.html")
+	resp, _ := te.get(t, "/a/swr.html")
+	if got := resp.Header.Get("X-Cache"); got != cacheStale {
+		t.Errorf("X-Cache %q, want %s", got, cacheStale)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for page.notModified.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if page.notModified.Load() == 0 {
+		t.Error("no background revalidation reached the origin")
+	}
+}
+
+func TestCacheBustingParametersDropped(t *testing.T) {
+	page := &cachedPage{cacheControl: "max-age=300"}
+	te := startEdgeWith(t, page, "www.rferl.org", []string{"www.svoboda.org"}, withCache(t))
+	te.get(t, "/a/2.html?nocache=1&utm_source=x")
+	resp, _ := te.get(t, "/a/2.html")
+	if resp.Header.Get("X-Cache") != cacheHit {
+		t.Errorf("X-Cache %q: nocache and utm_source should not split the cache", resp.Header.Get("X-Cache"))
+	}
+	for _, r := range te.origin.Requests() {
+		if strings.Contains(r.URI, "nocache") || strings.Contains(r.URI, "utm_") {
+			t.Errorf("origin got %s", r.URI)
+		}
+	}
+}
+
+func TestOriginRateCap(t *testing.T) {
+	page := &cachedPage{cacheControl: "max-age=300"}
+	te := startEdgeWith(t, page, "www.rferl.org", []string{"www.svoboda.org"}, func(o *Options) {
+		withCache(t)(o)
+		o.OriginRate = 1 // burst 2
+	})
+	busy := 0
+	for i := range 20 {
+		resp, _ := te.get(t, fmt.Sprintf("/a/random-%d.html", i))
+		if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "" {
+			busy++
+		}
+	}
+	if n := len(te.origin.Requests()); n > 4 {
+		t.Errorf("origin got %d requests despite a cap of 1/s", n)
+	}
+	if busy < 15 {
+		t.Errorf("only %d of 20 readers were told to retry", busy)
+	}
+}
+
+func TestFeedStoredPerHost(t *testing.T) {
+	feed := `<?xml version="1.0"?><rss><channel><link>https://www.rferl.org/a/1.html</link></channel></rss>`
+	te := startEdgeWith(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/rss+xml")
+		w.Header().Set("Cache-Control", "max-age=300")
+		io.WriteString(w, feed)
+	}), "www.rferl.org", nil, withCache(t))
+	_, body := te.get(t, "/api/", "Accept-Encoding", "identity")
+	if !strings.Contains(string(body), "<link>https://"+mirrorName+"/a/1.html</link>") {
+		t.Errorf("feed link not absolute on the mirror: %s", body)
+	}
+	resp, body2 := te.get(t, "/api/", "Accept-Encoding", "identity")
+	if resp.Header.Get("X-Cache") != cacheHit || string(body2) != string(body) {
+		t.Errorf("second feed request: X-Cache %q", resp.Header.Get("X-Cache"))
+	}
+}
