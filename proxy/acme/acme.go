@@ -205,23 +205,24 @@ func (m *Manager) ObtainAll(ctx context.Context, names []string) error {
 
 // HTTPHandler returns the handler of the plain-HTTP listener: it answers
 // HTTP-01 challenges for Policy names and passes every other request to
-// fallback. A nil fallback is Redirect("443"). Calling it also enables
+// fallback. A nil fallback is Redirect("443", Serve). Calling it also enables
 // HTTP-01 challenges, which autocert uses when TLS-ALPN-01 fails.
 func (m *Manager) HTTPHandler(fallback http.Handler) http.Handler {
 	if fallback == nil {
-		fallback = m.Redirect("443")
+		fallback = Redirect("443", m.serve)
 	}
 	return m.m.HTTPHandler(fallback)
 }
 
-// Redirect returns a handler that sends readers of active (Serve) domains
-// to the same URL over HTTPS on httpsPort, with 301 Moved Permanently for
-// GET and HEAD and 400 Bad Request for other methods. Other names get 421
-// Misdirected Request.
-func (m *Manager) Redirect(httpsPort string) http.Handler {
+// Redirect returns the plain-HTTP handler that sends readers of the names
+// serve admits (the active domains) to the same URL over HTTPS on
+// httpsPort, with 301 Moved Permanently for GET and HEAD and 400 Bad
+// Request for other methods. Other names get 421 Misdirected Request. It
+// needs no Manager: use it alone on http_listen in the other TLS modes.
+func Redirect(httpsPort string, serve func(name string) bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host := normalize(r.Host)
-		if !m.serve(host) {
+		if !serve(host) {
 			http.Error(w, "421 Misdirected Request: unknown host", http.StatusMisdirectedRequest)
 			return
 		}

@@ -124,7 +124,7 @@ func TestRedirect(t *testing.T) {
 	}
 	for _, tt := range tests {
 		rec := httptest.NewRecorder()
-		m.Redirect(tt.port).ServeHTTP(rec, httptest.NewRequest(tt.method, tt.url, nil))
+		Redirect(tt.port, m.serve).ServeHTTP(rec, httptest.NewRequest(tt.method, tt.url, nil))
 		if rec.Code != tt.code || rec.Header().Get("Location") != tt.location {
 			t.Errorf("%s %s: %d %q, want %d %q", tt.method, tt.url, rec.Code, rec.Header().Get("Location"), tt.code, tt.location)
 		}
