@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"zerkalo/cache"
 	"zerkalo/proxy"
 	"zerkalo/proxy/config"
 	"zerkalo/proxy/demo"
@@ -102,7 +103,13 @@ func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode boo
 		demoOrigin = fake
 		log.Info("demo mode: serving bundled sample pages", "origin", fake.Addr())
 	}
-	first, err := build(cfg, demoOrigin, log)
+	store, err := cache.Open(cfg.Cache.Dir, cache.Options{})
+	if err != nil {
+		return fmt.Errorf("cache %s: %w", cfg.Cache.Dir, err)
+	}
+	defer store.Close()
+	shared := &shared{store: store, demoOrigin: demoOrigin, metrics: proxy.NewMetrics(), log: log}
+	first, err := build(cfg, shared)
 	if err != nil {
 		return err
 	}
@@ -115,8 +122,10 @@ func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode boo
 	defer signal.Stop(hup)
 
 	srv := &proxy.Server{
-		Listen:    cfg.Listen,
-		Handler:   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { current.Load().handler.ServeHTTP(w, r) }),
+		Listen: cfg.Listen,
+		Handler: shared.metrics.Instrument(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			current.Load().handler.ServeHTTP(w, r)
+		})),
 		TLSConfig: &tls.Config{GetCertificate: func(h *tls.ClientHelloInfo) (*tls.Certificate, error) { return current.Load().getCertificate(h) }},
 		Logger:    log,
 		Ready: func(addr net.Addr) {
@@ -143,14 +152,15 @@ func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode boo
 			notify(log, systemd.Stopping)
 			return <-done
 		case <-hup:
-			reload(cfgPath, cfg, demoOrigin, &current, log)
+			reload(cfgPath, cfg, shared, &current)
 		}
 	}
 }
 
 // reload replaces the running configuration with the file's current
 // contents, or keeps the old one if the new one is invalid.
-func reload(path string, running *config.Config, demoOrigin *fakeorigin.Server, current *atomic.Pointer[edgeState], log *slog.Logger) {
+func reload(path string, running *config.Config, sh *shared, current *atomic.Pointer[edgeState]) {
+	log := sh.log
 	notify(log, systemd.Reloading)
 	defer notify(log, systemd.Ready)
 	if path == "" {
@@ -162,10 +172,10 @@ func reload(path string, running *config.Config, demoOrigin *fakeorigin.Server, 
 		log.Error("reload rejected: the new config is invalid; the old one keeps serving", "err", err)
 		return
 	}
-	if cfg.Listen != running.Listen {
-		log.Warn("reload: listen changed; restart to apply it", "listen", running.Listen, "new", cfg.Listen)
+	for _, changed := range restartOnly(running, cfg) {
+		log.Warn("reload: this setting changes only with a restart", "key", changed)
 	}
-	next, err := build(cfg, demoOrigin, log)
+	next, err := build(cfg, sh)
 	if err != nil {
 		log.Error("reload rejected; the old config keeps serving", "err", err)
 		return
@@ -175,31 +185,57 @@ func reload(path string, running *config.Config, demoOrigin *fakeorigin.Server, 
 	log.Info("reloaded", "config", path, "domains", strings.Join(cfg.Domains, " "))
 }
 
+// restartOnly lists the settings that differ between two configurations
+// but take effect only when the edge restarts.
+func restartOnly(old, new *config.Config) []string {
+	var keys []string
+	if old.Listen != new.Listen {
+		keys = append(keys, "listen")
+	}
+	if old.Cache.Dir != new.Cache.Dir {
+		keys = append(keys, "cache.dir")
+	}
+	return keys
+}
+
+// shared holds what lives across reloads: the cache, the metrics, the
+// demo origin and the logger.
+type shared struct {
+	store      *cache.Store
+	metrics    *proxy.Metrics
+	demoOrigin *fakeorigin.Server
+	log        *slog.Logger
+}
+
 // edgeState is what one configuration builds: the handler readers get and
 // the certificates they are served.
 type edgeState struct {
 	handler        http.Handler
+	edge           *proxy.Edge
 	getCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 	transport      *http.Transport
 }
 
-// close lets go of the state's idle origin connections; requests still in
-// flight on it finish normally.
-func (s *edgeState) close() { s.transport.CloseIdleConnections() }
+// close stops the state's background revalidations and lets go of its
+// idle origin connections; requests still in flight on it finish normally.
+func (s *edgeState) close() {
+	s.edge.Close()
+	s.transport.CloseIdleConnections()
+}
 
 // build wires the parts of one configuration together.
-func build(cfg *config.Config, demoOrigin *fakeorigin.Server, log *slog.Logger) (*edgeState, error) {
+func build(cfg *config.Config, sh *shared) (*edgeState, error) {
 	origin := cfg.Origin
 	hosts := cfg.Hosts()
 	roots, err := cfg.OriginCAs()
 	if err != nil {
 		return nil, err
 	}
-	if demoOrigin != nil {
+	if sh.demoOrigin != nil {
 		origin.Site = demo.Site
 		hosts = demo.Hosts(demo.Site)
-		origin.Resolve = map[string]string{"*": demoOrigin.Addr()}
-		roots = demoOrigin.CA().Pool()
+		origin.Resolve = map[string]string{"*": sh.demoOrigin.Addr()}
+		roots = sh.demoOrigin.CA().Pool()
 	}
 	mapper, err := rewrite.NewMapper(origin.Site, hosts)
 	if err != nil {
@@ -219,7 +255,13 @@ func build(cfg *config.Config, demoOrigin *fakeorigin.Server, log *slog.Logger) 
 		Timeout:   time.Duration(origin.Timeout),
 		MaxBody:   int64(origin.MaxBody),
 		UserAgent: origin.UserAgent,
-		Logger:    log,
+		Logger:    sh.log,
+		Metrics:   sh.metrics,
+		Cache:     sh.store,
+		CachePolicy: cache.Policy{
+			StaleIfError: cache.DefaultPolicy().StaleIfError,
+			Override:     map[string]time.Duration{"text/html": 60 * time.Second},
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -228,7 +270,7 @@ func build(cfg *config.Config, demoOrigin *fakeorigin.Server, log *slog.Logger) 
 	if err != nil {
 		return nil, err
 	}
-	return &edgeState{handler: edge, getCertificate: tlsConf.GetCertificate, transport: transport}, nil
+	return &edgeState{handler: edge, edge: edge, getCertificate: tlsConf.GetCertificate, transport: transport}, nil
 }
 
 func portOf(addr net.Addr) string {
