@@ -17,6 +17,8 @@ type Doc struct {
 	// that rewritten URLs are made absolute on. Feeds and sitemaps need it;
 	// everything else leaves it empty and gets root-relative paths.
 	Absolute string
+
+	keepAll bool // tests only: map URLs but apply no privacy rule
 }
 
 // NewDoc returns a Doc for a document fetched from base.

@@ -135,6 +135,12 @@ type htmlRewriter struct {
 	tag   tagInfo
 	dec   *html.Tokenizer // decodes the current tag's attribute values
 	decN  int             // TagAttr calls made on dec
+
+	held    bytes.Buffer // an inline script's start tag, until its text is judged
+	script  []byte       // an inline script's text being judged
+	embed   string       // the placeholder of an element being replaced
+	dropEnd bool         // the next end tag closes a removed raw-text element
+	skip    skipState    // a removed element whose content is dropped
 }
 
 func newHTMLRewriter(out *bufio.Writer, d *Doc, depth int) *htmlRewriter {
@@ -176,11 +182,24 @@ func (r *htmlRewriter) run(s *source) error {
 		}
 		tok := data[:n]
 		s.off += n
+		if kind == tokEnd && r.dropEnd {
+			r.dropEnd = false
+			continue
+		}
+		if r.skip.name != "" {
+			skipped, err := r.skipToken(s, kind, tok)
+			if err != nil {
+				return err
+			}
+			if skipped {
+				continue
+			}
+		}
 		switch kind {
 		case tokStart:
-			raw, err := r.startTag(tok)
-			if err == nil && raw != rawNone {
-				err = r.rawText(s, raw)
+			raw, act, err := r.startTag(tok)
+			if err == nil {
+				err = r.content(s, raw, act)
 			}
 			if err != nil {
 				return err

@@ -1,7 +1,6 @@
 package rewrite
 
 import (
-	"bufio"
 	"bytes"
 	"strings"
 
@@ -19,7 +18,11 @@ type attr struct {
 	saved  int  // index among the tokenizer's attributes, -1 if it dropped it
 	kind   attrKind
 	edit   uint8 // editNone, editSet or editDrop
+	fetch  fetchKind
+	class  urlClass // of a fetch or link URL, before rewriting
 	val    string
+	dv     string // the decoded value, once value has been called
+	dvSet  bool
 }
 
 const (
@@ -53,41 +56,59 @@ type tagInfo struct {
 	refresh   bool   // meta http-equiv=refresh
 	scriptTyp []byte // the raw type attribute of a script
 	hasType   bool
-	res       int // index of the src/href of a script or link, -1 if none
-	integrity int // index of the integrity attribute, -1 if none
+	res       int   // index of the src/href of a script or link, -1 if none
+	integrity int   // index of the integrity attribute, -1 if none
+	src       int   // index of the src attribute, -1 if none
+	post      int   // index of data-telegram-post, -1 if none
+	relHint   bool  // link rel dns-prefetch or preconnect
+	relLoad   bool  // link rel that loads what it names (stylesheet, icon, preload, ...)
+	small     uint8 // how many of width and height are 0 or 1 pixel
 }
 
 // startTag writes a start tag read by scanStartTag, rewritten if any
-// attribute changes, and says how the element's content is to be read.
-func (r *htmlRewriter) startTag(raw []byte) (rawKind, error) {
-	if len(r.attrs) == 0 {
-		r.out.Write(raw)
-		return r.contentKind(), nil
-	}
-	r.dec = nil
+// attribute changes, says how the element's content is to be read, and
+// what the privacy rules make of the element. A dropped or replaced
+// element's tag is not written; an inline script's tag is held in r.held
+// until its content is judged.
+func (r *htmlRewriter) startTag(raw []byte) (rawKind, action, error) {
 	changed := false
-	for k := range r.attrs {
-		a := &r.attrs[k]
-		if a.kind == attrNone || a.saved < 0 {
-			continue
+	if len(r.attrs) > 0 {
+		r.dec = nil
+		for k := range r.attrs {
+			a := &r.attrs[k]
+			if a.kind == attrNone || a.saved < 0 {
+				continue
+			}
+			if err := r.rewriteAttr(raw, a); err != nil {
+				return rawNone, actKeep, err
+			}
+			if a.edit != editNone {
+				changed = true
+			}
 		}
-		if err := r.rewriteAttr(raw, a); err != nil {
-			return rawNone, err
-		}
-		if a.edit != editNone {
+		if t := &r.tag; t.integrity >= 0 && t.res >= 0 && !r.foreign(raw, &r.attrs[t.res]) {
+			r.attrs[t.integrity].edit = editDrop
 			changed = true
 		}
 	}
-	if t := &r.tag; t.integrity >= 0 && t.res >= 0 && !r.foreign(raw, &r.attrs[t.res]) {
-		r.attrs[t.integrity].edit = editDrop
-		changed = true
+	act := actKeep
+	if r.tag.name != "" && !r.d.keepAll {
+		act = r.judge(raw)
+	}
+	var w tagWriter = r.out
+	switch act {
+	case actDrop, actEmbed:
+		return r.contentKind(), act, nil
+	case actHold:
+		r.held.Reset()
+		w = &r.held
 	}
 	if changed {
-		r.writeTag(raw)
+		r.writeTag(w, raw)
 	} else {
-		r.out.Write(raw)
+		w.Write(raw)
 	}
-	return r.contentKind(), nil
+	return r.contentKind(), act, nil
 }
 
 // contentKind says how the content of the current start tag's element is
@@ -140,7 +161,8 @@ var knownTags = map[string]string{}
 
 func init() {
 	for _, t := range []string{"link", "script", "style", "meta", "base", "object",
-		"noscript", "plaintext", "title", "textarea", "iframe", "noembed", "noframes", "xmp"} {
+		"noscript", "plaintext", "title", "textarea", "iframe", "noembed", "noframes", "xmp",
+		"a", "area", "img", "image", "source", "track", "embed", "input", "frame", "video", "audio"} {
 		knownTags[t] = t
 	}
 }
@@ -163,7 +185,7 @@ func knownTag(name []byte) string {
 // or -1 when data ends first.
 func (r *htmlRewriter) scanStartTag(data []byte) int {
 	name, i := tagName(data)
-	r.tag = tagInfo{name: knownTag(name), res: -1, integrity: -1}
+	r.tag = tagInfo{name: knownTag(name), res: -1, integrity: -1, src: -1, post: -1}
 	r.attrs = r.attrs[:0]
 	saved := 0
 	for {
@@ -240,17 +262,21 @@ func (r *htmlRewriter) classify(raw []byte, k int) {
 		if (name == "src" && t.name == "script") || (name == "href" && t.name == "link") {
 			t.res = k
 		}
+		r.classifyFetch(name, k)
 		if name == "href" && t.name == "base" && !r.baseSet {
 			a.kind = attrBase
 		}
 	case "data":
 		if t.name == "object" {
 			a.kind = attrURL
+			a.fetch = fetchLoad
 		}
-	case "ping", "archive":
+	case "ping":
+		a.kind, a.fetch = attrURLList, fetchPing
+	case "archive":
 		a.kind = attrURLList
 	case "srcset", "data-srcset", "imagesrcset", "data-lazy-srcset":
-		a.kind = attrSrcset
+		a.kind, a.fetch = attrSrcset, fetchLoad
 	case "style":
 		a.kind = attrCSS
 	case "content":
@@ -273,6 +299,17 @@ func (r *htmlRewriter) classify(raw []byte, k int) {
 		if t.name == "script" {
 			t.scriptTyp, t.hasType = val, true
 		}
+	case "rel":
+		if t.name == "link" {
+			t.relHint, t.relLoad = linkRel(val)
+		}
+	case "width", "height":
+		if isTinyLength(val) {
+			t.small++
+		}
+	case "data-telegram-post":
+		t.post = k
+		a.kind = attrEmbedded
 	case "http-equiv":
 		if t.name == "meta" && equalFoldASCII(bytes.TrimSpace(val), []byte("refresh")) {
 			t.refresh = true
@@ -336,6 +373,13 @@ func isMetaURL(v []byte) bool {
 
 // value returns an attribute's value with character references decoded.
 func (r *htmlRewriter) value(raw []byte, a *attr) string {
+	if !a.dvSet {
+		a.dv, a.dvSet = r.decodeValue(raw, a), true
+	}
+	return a.dv
+}
+
+func (r *htmlRewriter) decodeValue(raw []byte, a *attr) string {
 	v := raw[a.v0:a.v1]
 	if bytes.IndexByte(v, '&') < 0 && bytes.IndexByte(v, 0) < 0 && bytes.IndexByte(v, '\r') < 0 {
 		return string(v)
@@ -363,6 +407,9 @@ func (r *htmlRewriter) mayChange(raw []byte, a *attr) bool {
 		return false
 	}
 	if r.d.Absolute != "" || bytes.IndexByte(v, '&') >= 0 {
+		return true
+	}
+	if a.fetch == fetchLink && bytes.IndexByte(v, '?') >= 0 {
 		return true
 	}
 	switch a.kind {
@@ -400,6 +447,9 @@ func (r *htmlRewriter) rewriteAttr(raw []byte, a *attr) error {
 		v := r.value(raw, a)
 		defer r.setBase(v) // resolve it after rewriting it for the old base
 	}
+	if a.fetch != fetchNone && !r.d.keepAll && r.privacyAttr(raw, a) {
+		return nil
+	}
 	if !r.mayChange(raw, a) {
 		return nil
 	}
@@ -409,10 +459,13 @@ func (r *htmlRewriter) rewriteAttr(raw []byte, a *attr) error {
 	switch a.kind {
 	case attrURL, attrBase:
 		nv = r.url(v)
+		if a.fetch == fetchLink {
+			nv = r.link(nv)
+		}
 	case attrURLList:
 		nv = r.urlList(v)
 	case attrSrcset:
-		nv = d.Srcset(v)
+		nv = d.srcsetLocal(v)
 	case attrCSS:
 		nv = d.CSS(v)
 	case attrJS:
@@ -559,7 +612,7 @@ func (r *htmlRewriter) foreign(raw []byte, a *attr) bool {
 // writeTag writes the raw tag with the edited attributes replaced. A new
 // value keeps its attribute's quotes when it can, else it is written in
 // double quotes.
-func (r *htmlRewriter) writeTag(raw []byte) {
+func (r *htmlRewriter) writeTag(w tagWriter, raw []byte) {
 	last := 0
 	for k := range r.attrs {
 		a := &r.attrs[k]
@@ -573,7 +626,7 @@ func (r *htmlRewriter) writeTag(raw []byte) {
 			for start > last && isSpace(raw[start-1]) {
 				start--
 			}
-			r.out.Write(raw[last:start])
+			w.Write(raw[last:start])
 			last = end
 		case editSet:
 			start := a.v0
@@ -584,19 +637,19 @@ func (r *htmlRewriter) writeTag(raw []byte) {
 			if q == 0 || strings.IndexByte(a.val, q) >= 0 {
 				q = '"'
 			}
-			r.out.Write(raw[last:start])
-			r.out.WriteByte(q)
-			writeAttrEscaped(r.out, a.val, q)
-			r.out.WriteByte(q)
+			w.Write(raw[last:start])
+			w.WriteByte(q)
+			writeAttrEscaped(w, a.val, q)
+			w.WriteByte(q)
 			last = end
 		}
 	}
-	r.out.Write(raw[last:])
+	w.Write(raw[last:])
 }
 
 // writeAttrEscaped writes an attribute value's text for the given quote:
 // "&" and the quote are escaped.
-func writeAttrEscaped(w *bufio.Writer, s string, quote byte) {
+func writeAttrEscaped(w tagWriter, s string, quote byte) {
 	for {
 		i := 0
 		for i < len(s) && s[i] != '&' && s[i] != quote {

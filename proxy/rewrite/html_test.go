@@ -89,7 +89,7 @@ func TestHTMLAttributes(t *testing.T) {
 		{"js-href", `<button js-href="https://www.rferl.org/a/1.html" title="copy https://www.rferl.org/">`, `<button js-href="/a/1.html" title="copy https://www.rferl.org/">`},
 		{"unknown attribute", `<div x-config="u=https://gdb.rferl.org/a.jpg" alt="https://www.rferl.org/">`, `<div x-config="u=/_z/gdb.rferl.org/a.jpg" alt="https://www.rferl.org/">`},
 		{"value", `<input type="hidden" value="https://www.rferl.org/a/1.html">`, `<input type="hidden" value="/a/1.html">`},
-		{"ping", `<a href="/x" ping="https://www.rferl.org/p https://www.rferl.org/q">`, `<a href="/x" ping="/p /q">`},
+		{"ping removed", `<a href="/x" ping="https://www.rferl.org/p https://www.rferl.org/q">`, `<a href="/x">`},
 		{"javascript: URL", `<a href="javascript:go('https://www.rferl.org/x')">`, `<a href="javascript:go('/x')">`},
 		{"meta refresh", `<meta http-equiv="Refresh" content="5; url=https://www.rferl.org/x">`, `<meta http-equiv="Refresh" content="5; url=/x">`},
 		{"meta refresh quoted", `<meta http-equiv=refresh content="0;URL='https://www.rferl.org/x'">`, `<meta http-equiv=refresh content="0;URL='/x'">`},
@@ -104,7 +104,7 @@ func TestHTMLAttributes(t *testing.T) {
 		{"preload", `<link rel="preload" as="image" href="//gdb.rferl.org/a.jpg">`, `<link rel="preload" as="image" href="/_z/gdb.rferl.org/a.jpg">`},
 		{"integrity removed on origin script", `<script src="https://www.rferl.org/a.js" integrity="sha384-x" crossorigin="anonymous"></script>`, `<script src="/a.js" crossorigin="anonymous"></script>`},
 		{"integrity removed on relative link", `<link rel=stylesheet integrity="sha384-x" href="/c.css">`, `<link rel=stylesheet href="/c.css">`},
-		{"integrity kept on foreign script", `<script src="https://code.example/a.js" integrity="sha384-x"></script>`, `<script src="https://code.example/a.js" integrity="sha384-x"></script>`},
+		{"foreign script removed", `<script src="https://code.example/a.js" integrity="sha384-x"></script>`, ``},
 		{"integrity kept without src", `<script integrity="sha384-x">1</script>`, `<script integrity="sha384-x">1</script>`},
 		{"wikipedia unchanged", `<a href="https://en.wikipedia.org/wiki/RFE/RL">W</a>`, `<a href="https://en.wikipedia.org/wiki/RFE/RL">W</a>`},
 		{"lookalike host unchanged", `<a href="https://www.rferl.org.evil.example/x">`, `<a href="https://www.rferl.org.evil.example/x">`},
@@ -342,6 +342,9 @@ func htmlText(t testing.TB, doc string) string {
 		if n.Type == html.ElementNode && (n.Data == "script" || n.Data == "style" || n.Data == "noscript") {
 			return
 		}
+		if n.Type == html.ElementNode && attrVal(n, "class") == "zerkalo-embed" {
+			return // an embed's placeholder: a link the rewriter adds
+		}
 		if n.Type == html.TextNode {
 			b.WriteString(n.Data)
 		}
@@ -365,6 +368,7 @@ func firstDiff(a, b string) string {
 // out byte for byte.
 func TestHTMLUntouched(t *testing.T) {
 	d := htmlDoc(t, "www.example.org", nil, "https://www.example.org/")
+	d.keepAll = true // the privacy rules would remove every foreign element
 	for _, p := range fixturePages(t) {
 		in := readTestdata(t, p.file)
 		var b bytes.Buffer

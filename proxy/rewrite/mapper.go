@@ -34,6 +34,7 @@ var (
 type Mapper struct {
 	site  string
 	hosts map[string]bool // every origin host, site included, lower case
+	rules *Rules          // the privacy rules; nil means DefaultRules
 }
 
 // NewMapper returns a Mapper for the primary site and the other origin hosts.
@@ -54,6 +55,22 @@ func NewMapper(site string, hosts []string) (*Mapper, error) {
 		m.hosts[n] = true
 	}
 	return m, nil
+}
+
+// WithRules returns a copy of m that rewrites documents and refuses
+// tracker URLs with the privacy rules r instead of DefaultRules.
+func (m *Mapper) WithRules(r *Rules) *Mapper {
+	n := *m
+	n.rules = r
+	return &n
+}
+
+// Rules returns the privacy rules of m.
+func (m *Mapper) Rules() *Rules {
+	if m.rules == nil {
+		return DefaultRules()
+	}
+	return m.rules
 }
 
 // Site returns the primary origin host, served at the mirror's root.
@@ -112,7 +129,9 @@ func (m *Mapper) MirrorPath(u *url.URL) (string, bool) {
 // origin URL it stands for. It refuses paths that are not plain: dot
 // segments, encoded slashes, backslashes, encoded dots, control bytes, and
 // hosts under HostPrefix that are not origin hosts; and queries with
-// control bytes, spaces or '#'.
+// control bytes, spaces or '#'. It refuses, with ErrBlocked, every URL the
+// privacy rules name as a tracker, such as an Adobe beacon path /b/ss/ on
+// the site's own host: the mirror never proxies a tracker.
 func (m *Mapper) ToOrigin(escapedPath, rawQuery string) (*url.URL, error) {
 	if err := checkPath(escapedPath); err != nil {
 		return nil, err
@@ -139,6 +158,13 @@ func (m *Mapper) ToOrigin(escapedPath, rawQuery string) (*url.URL, error) {
 	u := &url.URL{Scheme: "https", Host: host, Path: path, RawPath: rest, RawQuery: rawQuery}
 	if u.EscapedPath() != rest {
 		return nil, fmt.Errorf("%w: %q does not round-trip", ErrBadPath, rest)
+	}
+	pq := rest
+	if rawQuery != "" {
+		pq += "?" + rawQuery
+	}
+	if m.Rules().BlocksURL(host, pq) {
+		return nil, fmt.Errorf("%w: %s%s", ErrBlocked, host, rest)
 	}
 	return u, nil
 }

@@ -1,0 +1,388 @@
+package rewrite
+
+import (
+	"bytes"
+	"io"
+	"strings"
+)
+
+// The HTML rewriter applies the privacy rules (see Rules) as it goes:
+// elements that would make the browser fetch from a tracker or from any
+// host outside the origin family are removed with their content, emptied,
+// or replaced by a static link; inline scripts are judged by their text.
+
+// action is what the privacy rules make of an element.
+type action uint8
+
+const (
+	actKeep  action = iota // write it (its attributes may have changed)
+	actDrop                // remove the element and its content
+	actEmbed               // replace the element by r.embed
+	actHold                // an inline script: its text decides
+)
+
+// fetchKind says whether a browser (or a page's lazy loader) fetches what
+// an attribute names.
+type fetchKind uint8
+
+const (
+	fetchNone fetchKind = iota
+	fetchLoad           // fetched: emptied when it is not on the mirror
+	fetchLink           // a link: followed only when the reader clicks it
+	fetchPing           // ping: always removed
+)
+
+// maxJudgedScript is how much of an inline script is read to judge it.
+// A longer script is judged by its start and streamed.
+const maxJudgedScript = 256 << 10
+
+// maxSkip bounds how much markup is removed inside one removed element
+// (a tracker's <a> or <object>): a wrapper that is never closed must not
+// swallow the page.
+const maxSkip = 64 << 10
+
+// tagWriter is where a start tag is written: the output, or r.held.
+type tagWriter interface {
+	io.Writer
+	io.ByteWriter
+	io.StringWriter
+}
+
+// skipState is a removed element whose content is being dropped.
+type skipState struct {
+	name  string // "" when not skipping
+	depth int
+	left  int // bytes that may still be dropped
+}
+
+// classifyFetch notes whether URL attribute k, named name, is fetched.
+func (r *htmlRewriter) classifyFetch(name string, k int) {
+	a := &r.attrs[k]
+	t := &r.tag
+	switch name {
+	case "src":
+		t.src = k
+		a.fetch = fetchLoad
+	case "href":
+		switch t.name {
+		case "a", "area", "link":
+			a.fetch = fetchLink
+		}
+	case "poster", "background", "lowsrc", "dynsrc", "data-src", "data-original",
+		"data-lazy-src", "data-bg", "data-background", "data-lazy", "data-full-src",
+		"data-poster", "data-thumb", "data-image":
+		a.fetch = fetchLoad
+	}
+}
+
+// linkRel reports whether a link's rel holds a connection hint
+// (dns-prefetch, preconnect), and whether it loads what href names.
+func linkRel(v []byte) (hint, load bool) {
+	for f := range strings.FieldsSeq(strings.ToLower(string(v))) {
+		switch f {
+		case "dns-prefetch", "preconnect":
+			hint = true
+		case "stylesheet", "icon", "shortcut", "preload", "prefetch", "prerender",
+			"modulepreload", "manifest", "apple-touch-icon", "apple-touch-icon-precomposed",
+			"apple-touch-startup-image", "mask-icon", "fluid-icon", "import", "subresource",
+			"compression-dictionary", "expect":
+			load = true
+		}
+	}
+	return hint, load
+}
+
+// isTinyLength reports whether a width or height is 0 or 1 pixel.
+func isTinyLength(v []byte) bool {
+	v = bytes.TrimSpace(v)
+	v = bytes.TrimSuffix(v, []byte("px"))
+	return len(v) == 1 && (v[0] == '0' || v[0] == '1')
+}
+
+// privacyAttr applies the rules to a fetched or link attribute before it
+// is rewritten. It reports whether the attribute is done with (dropped).
+func (r *htmlRewriter) privacyAttr(raw []byte, a *attr) bool {
+	if a.fetch == fetchPing {
+		a.edit = editDrop // a click beacon, wherever it points
+		return true
+	}
+	if a.kind == attrSrcset {
+		return false
+	}
+	v := bytes.TrimLeft(raw[a.v0:a.v1], " \t\r\n\f")
+	if !maybeNotLocal(v) {
+		return false
+	}
+	if len(v) > 1 && v[0] == '/' && !isSlash(v[1]) && bytes.IndexByte(v, '&') < 0 {
+		// Root-relative: on the mirror, unless a beacon path rule matches.
+		// A link is only followed by a click, and the mirror refuses
+		// beacon paths; only fetched URLs need the check.
+		if a.fetch == fetchLink || !r.d.rules().blocksRootPath(v) {
+			return false
+		}
+	}
+	val := r.value(raw, a)
+	a.class = r.d.classify(val)
+	if a.class != urlLocal {
+		a.val = val // kept for judge: the value is read once
+	}
+	switch {
+	case a.fetch == fetchLoad && a.class != urlLocal:
+		a.edit = editDrop
+		return true
+	case a.fetch == fetchLink && bytes.IndexByte(v, '?') >= 0 && r.d.shareLink(val):
+		a.edit = editDrop // a share link would hand out the origin's URL
+		return true
+	}
+	return false
+}
+
+// maybeNotLocal reports, without allocating, whether a URL value could
+// name a host or a beacon path: it is absolute or root-relative.
+func maybeNotLocal(v []byte) bool {
+	if len(v) == 0 {
+		return false
+	}
+	return isSlash(v[0]) || bytes.IndexByte(v, ':') >= 0 || bytes.IndexByte(v, '&') >= 0
+}
+
+// link rewrites a link's URL after mapping: tracking parameters go.
+func (r *htmlRewriter) link(v string) string {
+	if r.d.keepAll || strings.IndexByte(v, '?') < 0 {
+		return v
+	}
+	return r.d.stripParams(v)
+}
+
+// srcsetLocal rewrites a srcset value and drops the candidates that are
+// not on the mirror.
+func (d *Doc) srcsetLocal(s string) string {
+	var kept []string
+	dropped := false
+	for i := 0; ; {
+		for i < len(s) && (isSpace(s[i]) || s[i] == ',') {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
+		start := i
+		for i < len(s) && !isSpace(s[i]) {
+			i++
+		}
+		end := i
+		for end > start && s[end-1] == ',' {
+			end--
+		}
+		if end == i {
+			i = skipDescriptors(s, i)
+		}
+		if d.classify(s[start:end]) != urlLocal {
+			dropped = true
+			continue
+		}
+		kept = append(kept, strings.TrimRight(strings.TrimSpace(s[start:i]), ", \t\r\n\f"))
+	}
+	if !dropped {
+		return d.Srcset(s)
+	}
+	return d.Srcset(strings.Join(kept, ", "))
+}
+
+// judge decides what the rules make of the element whose start tag was
+// just scanned and its attributes rewritten.
+func (r *htmlRewriter) judge(raw []byte) action {
+	t := &r.tag
+	worst := urlLocal
+	var linkClass urlClass
+	for k := range r.attrs {
+		a := &r.attrs[k]
+		switch {
+		case a.saved < 0:
+		case a.fetch == fetchLoad:
+			worst = max(worst, a.class)
+		case a.fetch == fetchLink:
+			linkClass = a.class
+		}
+	}
+	switch t.name {
+	case "script":
+		if t.src < 0 {
+			if k := scriptKind(t.scriptTyp, t.hasType); k == rawJS || k == rawOther {
+				return actHold
+			}
+			return actKeep
+		}
+		a := &r.attrs[t.src]
+		if a.class == urlLocal {
+			return actKeep
+		}
+		if t.post >= 0 {
+			p := &r.attrs[t.post]
+			if name, link := r.d.postLink(a.val, string(raw[p.v0:p.v1])); link != "" {
+				r.embed = placeholder(name, link)
+				return actEmbed
+			}
+		}
+		return actDrop
+	case "iframe", "frame":
+		if t.src < 0 || r.attrs[t.src].class == urlLocal {
+			return actKeep
+		}
+		a := &r.attrs[t.src]
+		if name, link := r.d.embedLink(a.val, false); link != "" {
+			r.embed = placeholder(name, link)
+			return actEmbed
+		}
+		if a.class == urlTracker {
+			return actDrop
+		}
+		if host, rest, ok := splitHost(a.val); ok {
+			r.embed = placeholder("", "https://"+host+rest)
+			return actEmbed
+		}
+		return actDrop
+	case "img", "image", "input":
+		if worst == urlTracker || worst == urlForeign && t.small == 2 {
+			return actDrop // a beacon: a tracker, or a foreign 1×1 pixel
+		}
+	case "source", "track", "embed", "object":
+		if worst != urlLocal {
+			return actDrop
+		}
+	case "link":
+		if t.relHint || linkClass == urlTracker || linkClass == urlForeign && t.relLoad {
+			return actDrop
+		}
+	case "a", "area":
+		if linkClass == urlTracker {
+			return actDrop // a counter's link
+		}
+	}
+	return actKeep
+}
+
+// content reads the content of the element whose start tag startTag just
+// handled, as its action says.
+func (r *htmlRewriter) content(s *source, kind rawKind, act action) error {
+	switch act {
+	case actKeep:
+		if kind != rawNone {
+			return r.rawText(s, kind)
+		}
+		return nil
+	case actHold:
+		return r.inlineScript(s, kind)
+	case actEmbed:
+		r.out.WriteString(r.embed)
+	}
+	switch {
+	case kind == rawPlaintext:
+		_, err := io.Copy(io.Discard, s)
+		return wrapRead(err)
+	case kind != rawNone:
+		return r.drain(s)
+	case !isVoid(r.tag.name):
+		r.skip = skipState{name: r.tag.name, depth: 1, left: maxSkip}
+	}
+	return nil
+}
+
+// drain drops the content of a raw-text element, and its end tag.
+func (r *htmlRewriter) drain(s *source) error {
+	rt := &rawTextReader{s: s, tag: r.tag.name}
+	_, err := rt.WriteTo(io.Discard)
+	r.dropEnd = true
+	return wrapRead(err)
+}
+
+// isVoid reports whether an element (of those judge removes) has no
+// content and no end tag.
+func isVoid(name string) bool {
+	switch name {
+	case "img", "input", "source", "track", "embed", "link", "area", "image", "frame":
+		return true
+	}
+	return false
+}
+
+// skipToken drops one token inside a removed element. It reports false
+// when the token ends the removal and must be handled as usual.
+func (r *htmlRewriter) skipToken(s *source, kind tokKind, tok []byte) (bool, error) {
+	r.skip.left -= len(tok)
+	if r.skip.left < 0 {
+		r.skip = skipState{}
+		return false, nil
+	}
+	switch kind {
+	case tokStart:
+		if r.tag.name == r.skip.name {
+			if r.skip.name == "a" {
+				r.skip = skipState{} // a new <a> closes the open one
+				return false, nil
+			}
+			r.skip.depth++
+		}
+		switch k := r.contentKind(); k {
+		case rawNone:
+		case rawPlaintext:
+			_, err := io.Copy(io.Discard, s)
+			return true, wrapRead(err)
+		default:
+			return true, r.drain(s)
+		}
+	case tokEnd:
+		if name, _ := tagName(tok); equalFoldASCII(name, []byte(r.skip.name)) {
+			r.skip.depth--
+			if r.skip.depth == 0 {
+				r.skip = skipState{}
+			}
+		}
+	}
+	return true, nil
+}
+
+// inlineScript judges an inline script by its text: a tracker is removed,
+// a script that builds a third-party embed becomes its placeholder, and
+// any other is written, rewritten, after the start tag held in r.held.
+func (r *htmlRewriter) inlineScript(s *source, kind rawKind) error {
+	rt := &rawTextReader{s: s, tag: "script"}
+	buf := r.script[:0]
+	for len(buf) < maxJudgedScript {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := rt.Read(buf[len(buf):min(cap(buf), maxJudgedScript)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return wrapRead(err)
+		}
+	}
+	if cap(buf) <= 64<<10 {
+		r.script = buf[:0]
+	}
+	if ph := r.d.embedInScript(buf); ph != "" || r.d.rules().BlocksScript(buf) {
+		r.out.WriteString(ph)
+		_, err := rt.WriteTo(io.Discard) // rt knows the script's escape state
+		r.dropEnd = true
+		return wrapRead(err)
+	}
+	r.out.Write(r.held.Bytes())
+	var w io.WriteCloser
+	if kind == rawJS {
+		w = NewJSWriter(r.out, r.d)
+	} else {
+		w = &embeddedWriter{w: r.out, d: r.d}
+	}
+	_, err := w.Write(buf)
+	if err == nil {
+		_, err = rt.WriteTo(w)
+	}
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	return wrapRead(err)
+}
