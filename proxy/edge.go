@@ -27,8 +27,11 @@ import (
 type Options struct {
 	// Mapper is the mapping between origin URLs and mirror paths.
 	Mapper *rewrite.Mapper
-	// Domains are the mirror host names readers may ask for.
-	Domains []string
+	// Domains are the mirror host names readers may ask for. AllowHost,
+	// when set, is asked instead: for domains whose activity windows open
+	// and close, and for enrolled relays' domains.
+	Domains   []string
+	AllowHost func(host string) bool
 	// Transport fetches from the origin; see NewOriginTransport.
 	Transport http.RoundTripper
 	// Timeout bounds one whole origin fetch of a body that is rewritten.
@@ -53,12 +56,12 @@ type Options struct {
 
 // Edge is the mirror's HTTP handler. It is safe for concurrent use.
 type Edge struct {
-	opts    Options
-	domains map[string]bool
-	proxy   *httputil.ReverseProxy
-	cookies *cookieNames
-	log     *slog.Logger
-	limiter *rate.Limiter // nil: no cap
+	opts      Options
+	allowHost func(host string) bool
+	proxy     *httputil.ReverseProxy
+	cookies   *cookieNames
+	log       *slog.Logger
+	limiter   *rate.Limiter // nil: no cap
 
 	group      cache.Group // one origin fetch per cache key at a time
 	refreshing sync.Map    // cache keys with a background revalidation running
@@ -80,7 +83,7 @@ func New(opts Options) (*Edge, error) {
 	if opts.Mapper == nil || opts.Transport == nil {
 		return nil, errors.New("proxy: Mapper and Transport are required")
 	}
-	if len(opts.Domains) == 0 {
+	if len(opts.Domains) == 0 && opts.AllowHost == nil {
 		return nil, errors.New("proxy: no mirror domains")
 	}
 	if opts.Timeout <= 0 {
@@ -93,13 +96,14 @@ func New(opts Options) (*Edge, error) {
 		opts.Logger = slog.Default()
 	}
 	e := &Edge{
-		opts:    opts,
-		domains: make(map[string]bool),
-		cookies: newCookieNames(),
-		log:     opts.Logger,
+		opts:      opts,
+		allowHost: opts.AllowHost,
+		cookies:   newCookieNames(),
+		log:       opts.Logger,
 	}
-	for _, d := range opts.Domains {
-		e.domains[strings.ToLower(d)] = true
+	if e.allowHost == nil {
+		domains := nameSet(opts.Domains)
+		e.allowHost = func(host string) bool { return domains[host] }
 	}
 	if opts.OriginRate > 0 {
 		e.limiter = rate.NewLimiter(rate.Limit(opts.OriginRate), max(1, int(2*opts.OriginRate)))
@@ -194,7 +198,7 @@ func (e *Edge) admit(r *http.Request) (host string, status int, why string) {
 		return "", http.StatusBadRequest, "only origin-form request targets are served"
 	}
 	host = mirrorHost(r.Host)
-	if !e.domains[host] {
+	if !e.allowHost(host) {
 		return "", http.StatusMisdirectedRequest, "unknown host"
 	}
 	if r.TLS != nil && r.TLS.ServerName != "" && !strings.EqualFold(r.TLS.ServerName, host) {

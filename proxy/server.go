@@ -19,6 +19,10 @@ import (
 	"zerkalo/proxy/certs"
 )
 
+// acmeTLSALPN is the protocol of ACME TLS-ALPN-01 challenge handshakes
+// (RFC 8737); the TLS config's GetCertificate answers them in acme mode.
+const acmeTLSALPN = "acme-tls/1"
+
 // ShutdownGrace bounds how long in-flight requests may run after a stop
 // signal before connections are closed.
 const ShutdownGrace = 20 * time.Second
@@ -48,7 +52,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	tcpConf := s.TLSConfig.Clone()
-	tcpConf.NextProtos = []string{"h2", "http/1.1"}
+	tcpConf.NextProtos = []string{"h2", "http/1.1", acmeTLSALPN}
 	h3 := &http3.Server{
 		Handler:        refuseEarlyData(s.Handler),
 		TLSConfig:      http3.ConfigureTLSConfig(s.TLSConfig.Clone()),
@@ -163,34 +167,32 @@ func (q quietTLSErrors) Handle(ctx context.Context, r slog.Record) error {
 	return q.Handler.Handle(ctx, r)
 }
 
-// SelfSignedTLS returns a TLS config that serves, for each mirror domain,
-// a leaf issued by the edge's own CA kept in stateDir/selfsigned-ca.pem.
-// Any other server name fails the handshake.
-func SelfSignedTLS(stateDir string, domains []string) (*tls.Config, error) {
+// SelfSignedTLS returns a TLS config that serves, for each name allowed
+// reports true for, a leaf issued by the edge's own CA kept in
+// stateDir/selfsigned-ca.pem. Any other server name fails the handshake.
+func SelfSignedTLS(stateDir string, allowed func(name string) bool) (*tls.Config, error) {
 	ca, err := certs.LoadOrCreateCA(filepath.Join(stateDir, "selfsigned-ca.pem"))
 	if err != nil {
 		return nil, err
 	}
-	allowed := nameSet(domains)
 	return &tls.Config{
 		MinVersion:     tls.VersionTLS12,
-		GetCertificate: ca.GetCertificate(func(name string) bool { return allowed[name] }),
+		GetCertificate: ca.GetCertificate(allowed),
 	}, nil
 }
 
 // FilesTLS returns a TLS config serving the certificate in certFile and
-// keyFile (PEM) for the mirror domains only.
-func FilesTLS(certFile, keyFile string, domains []string) (*tls.Config, error) {
+// keyFile (PEM) for the names allowed reports true for.
+func FilesTLS(certFile, keyFile string, allowed func(name string) bool) (*tls.Config, error) {
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("load certificate %s: %w", certFile, err)
 	}
-	allowed := nameSet(domains)
 	return &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 			name := strings.TrimSuffix(strings.ToLower(hello.ServerName), ".")
-			if !allowed[name] {
+			if !allowed(name) {
 				return nil, fmt.Errorf("tls: unknown server name %q", name)
 			}
 			return &cert, nil

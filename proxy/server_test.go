@@ -24,7 +24,7 @@ import (
 func runServer(t *testing.T, h http.Handler) (addr string, pool *x509.CertPool, stop func() error) {
 	t.Helper()
 	state := t.TempDir()
-	tlsConf, err := SelfSignedTLS(state, []string{mirrorName})
+	tlsConf, err := SelfSignedTLS(state, func(name string) bool { return name == mirrorName })
 	if err != nil {
 		t.Fatal(err)
 	}

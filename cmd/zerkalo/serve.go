@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,14 +14,17 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"zerkalo/cache"
 	"zerkalo/proxy"
+	"zerkalo/proxy/acme"
 	"zerkalo/proxy/config"
 	"zerkalo/proxy/demo"
+	"zerkalo/proxy/domains"
 	"zerkalo/proxy/fakeorigin"
 	"zerkalo/proxy/rewrite"
 	"zerkalo/proxy/systemd"
@@ -93,14 +97,15 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 // SIGHUP. The listeners stay open across reloads: in-flight requests finish
 // on the configuration they started with, new ones get the new one.
 func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode bool, log *slog.Logger) error {
-	var demoOrigin *fakeorigin.Server
+	sh := &shared{metrics: proxy.NewMetrics(), log: log}
+	sh.live.Store(domains.New(cfg.DomainList))
 	if demoMode {
 		fake, err := fakeorigin.Start(demo.Handler())
 		if err != nil {
 			return fmt.Errorf("demo origin: %w", err)
 		}
 		defer fake.Close()
-		demoOrigin = fake
+		sh.demoOrigin = fake
 		log.Info("demo mode: serving bundled sample pages", "origin", fake.Addr())
 	}
 	store, err := cache.Open(cfg.Cache.Dir, cache.Options{})
@@ -108,8 +113,13 @@ func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode boo
 		return fmt.Errorf("cache %s: %w", cfg.Cache.Dir, err)
 	}
 	defer store.Close()
-	shared := &shared{store: store, demoOrigin: demoOrigin, metrics: proxy.NewMetrics(), log: log}
-	first, err := build(cfg, shared)
+	sh.store = store
+	if cfg.TLS.Mode == "acme" {
+		if sh.certs, err = newACME(cfg, sh); err != nil {
+			return err
+		}
+	}
+	first, err := build(cfg, sh)
 	if err != nil {
 		return err
 	}
@@ -121,9 +131,13 @@ func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode boo
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
+	srvCtx, stopServing := context.WithCancel(ctx)
+	defer stopServing()
+	var extra sync.WaitGroup // the plain-HTTP listener
+	defer extra.Wait()
 	srv := &proxy.Server{
 		Listen: cfg.Listen,
-		Handler: shared.metrics.Instrument(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		Handler: sh.metrics.Instrument(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			current.Load().handler.ServeHTTP(w, r)
 		})),
 		TLSConfig: &tls.Config{GetCertificate: func(h *tls.ClientHelloInfo) (*tls.Certificate, error) { return current.Load().getCertificate(h) }},
@@ -133,17 +147,21 @@ func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode boo
 				log.Info("self-signed mode: trust this CA to avoid browser warnings",
 					"ca", filepath.Join(cfg.StateDir, "selfsigned-ca.pem"))
 			}
-			for _, d := range cfg.Domains {
+			for _, d := range sh.live.Load().Active(time.Now()) {
 				log.Info("mirror ready", "url", "https://"+net.JoinHostPort(d, portOf(addr)))
 			}
+			if cfg.HTTPListen != "" {
+				extra.Go(func() { servePlainHTTP(srvCtx, cfg.HTTPListen, portOf(addr), sh) })
+			}
+			sh.obtainCertificates(srvCtx)
 			notify(log, systemd.Ready)
-			go runWatchdog(ctx, addr, log)
+			go runWatchdog(srvCtx, addr, log)
 		},
 	}
-	srvCtx, stopServing := context.WithCancel(ctx)
-	defer stopServing()
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(srvCtx) }()
+	windows := time.NewTimer(0)
+	defer windows.Stop()
 	for {
 		select {
 		case err := <-done:
@@ -152,8 +170,54 @@ func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode boo
 			notify(log, systemd.Stopping)
 			return <-done
 		case <-hup:
-			reload(cfgPath, cfg, shared, &current)
+			reload(cfgPath, cfg, sh, &current)
+			sh.obtainCertificates(srvCtx)
+		case <-windows.C:
+			// An activity window opened or closed: the domain checks read
+			// the clock, so only the log and the next timer need doing.
 		}
+		now := time.Now()
+		log.Debug("domains", "active", strings.Join(sh.live.Load().Active(now), " "), "pending", strings.Join(sh.live.Load().Pending(now), " "))
+		if next := sh.live.Load().NextChange(now); !next.IsZero() {
+			windows.Reset(time.Until(next))
+		}
+	}
+}
+
+// newACME returns the certificate manager of tls.mode "acme".
+func newACME(cfg *config.Config, sh *shared) (*acme.Manager, error) {
+	pool, err := cfg.ACMECAs()
+	if err != nil {
+		return nil, err
+	}
+	return acme.New(acme.Options{
+		Directory:   cfg.ACME.Directory,
+		Email:       cfg.ACME.Email,
+		RootCAs:     pool,
+		CacheDir:    cfg.ACMEDir(),
+		RenewBefore: cfg.ACME.RenewBefore.D(),
+		Policy:      sh.certified,
+		Serve:       sh.active,
+	})
+}
+
+// servePlainHTTP answers ACME HTTP-01 challenges on the plain-HTTP
+// listener and redirects everything else to HTTPS, until ctx is done.
+func servePlainHTTP(ctx context.Context, addr, httpsPort string, sh *shared) {
+	var h http.Handler = acme.Redirect(httpsPort, sh.active)
+	if sh.certs != nil {
+		h = sh.certs.HTTPHandler(h)
+	}
+	hs := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		hs.Shutdown(sctx)
+	}()
+	sh.log.Info("serving plain HTTP (ACME challenges, redirects)", "listen", addr)
+	if err := hs.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		sh.log.Error("plain-HTTP listener failed", "err", err)
 	}
 }
 
@@ -180,6 +244,7 @@ func reload(path string, running *config.Config, sh *shared, current *atomic.Poi
 		log.Error("reload rejected; the old config keeps serving", "err", err)
 		return
 	}
+	sh.live.Store(domains.New(cfg.DomainList))
 	old := current.Swap(next)
 	old.close()
 	log.Info("reloaded", "config", path, "domains", strings.Join(cfg.Domains, " "))
@@ -195,16 +260,50 @@ func restartOnly(old, new *config.Config) []string {
 	if old.Cache.Dir != new.Cache.Dir {
 		keys = append(keys, "cache.dir")
 	}
+	if old.HTTPListen != new.HTTPListen {
+		keys = append(keys, "http_listen")
+	}
+	if old.TLS.Mode != new.TLS.Mode || old.ACME != new.ACME {
+		keys = append(keys, "tls.mode and [acme]")
+	}
 	return keys
 }
 
 // shared holds what lives across reloads: the cache, the metrics, the
-// demo origin and the logger.
+// certificate manager, the live domain set, the demo origin and the logger.
 type shared struct {
 	store      *cache.Store
 	metrics    *proxy.Metrics
+	certs      *acme.Manager // nil unless tls.mode is "acme"
+	live       atomic.Pointer[domains.Set]
 	demoOrigin *fakeorigin.Server
 	log        *slog.Logger
+}
+
+// active reports whether name is a mirror domain readers are served on now.
+func (sh *shared) active(name string) bool {
+	return sh.live.Load().State(name, time.Now()) == domains.Active
+}
+
+// certified reports whether name may hold a certificate now: active, or
+// pending (its certificate is obtained before its window opens).
+func (sh *shared) certified(name string) bool {
+	s := sh.live.Load().State(name, time.Now())
+	return s == domains.Active || s == domains.Pending
+}
+
+// obtainCertificates asks the ACME CA, in the background, for the
+// certificates of every active and pending domain that lacks one.
+func (sh *shared) obtainCertificates(ctx context.Context) {
+	if sh.certs == nil {
+		return
+	}
+	names := sh.live.Load().Certified(time.Now())
+	go func() {
+		if err := sh.certs.ObtainAll(ctx, names); err != nil && ctx.Err() == nil {
+			sh.log.Warn("acme: some certificates could not be obtained yet", "err", err)
+		}
+	}()
 }
 
 // edgeState is what one configuration builds: the handler readers get and
@@ -248,9 +347,13 @@ func build(cfg *config.Config, sh *shared) (*edgeState, error) {
 		ConnectTimeout: time.Duration(origin.ConnectTimeout),
 		HeaderTimeout:  time.Duration(origin.Timeout),
 	})
+	// The new configuration's domains, before it is live: a reload is
+	// all or nothing.
+	live := domains.New(cfg.DomainList)
+	active := func(name string) bool { return live.State(name, time.Now()) == domains.Active }
 	edge, err := proxy.New(proxy.Options{
 		Mapper:    mapper,
-		Domains:   cfg.Domains,
+		AllowHost: active,
 		Transport: transport,
 		Timeout:   time.Duration(origin.Timeout),
 		MaxBody:   int64(origin.MaxBody),
@@ -266,7 +369,7 @@ func build(cfg *config.Config, sh *shared) (*edgeState, error) {
 	if err != nil {
 		return nil, err
 	}
-	tlsConf, err := readerTLS(cfg)
+	tlsConf, err := readerTLS(cfg, sh, active)
 	if err != nil {
 		return nil, err
 	}
@@ -279,12 +382,14 @@ func portOf(addr net.Addr) string {
 }
 
 // readerTLS returns the TLS config readers are served with.
-func readerTLS(cfg *config.Config) (*tls.Config, error) {
+func readerTLS(cfg *config.Config, sh *shared, active func(string) bool) (*tls.Config, error) {
 	switch cfg.TLS.Mode {
 	case "files":
-		return proxy.FilesTLS(cfg.TLS.CertFile, cfg.TLS.KeyFile, cfg.Domains)
+		return proxy.FilesTLS(cfg.TLS.CertFile, cfg.TLS.KeyFile, active)
+	case "acme":
+		return sh.certs.TLSConfig(), nil
 	default:
-		return proxy.SelfSignedTLS(cfg.StateDir, cfg.Domains)
+		return proxy.SelfSignedTLS(cfg.StateDir, active)
 	}
 }
 
