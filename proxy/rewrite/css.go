@@ -14,6 +14,9 @@ type urlValue struct {
 	d    *Doc
 	buf  []byte
 	long bool
+	// fetched says the browser fetches the URL (a CSS url(), @import): one
+	// not on the mirror becomes "data:,", which fetches nothing.
+	fetched bool
 }
 
 // add appends p to the value and appends to out what is decided.
@@ -38,11 +41,20 @@ func (u *urlValue) end(out []byte) []byte {
 	case u.d.Absolute == "" && !bytes.ContainsAny(u.buf, `/\`):
 		out = append(out, u.buf...) // neither absolute nor root-relative
 	default:
-		out = append(out, u.d.URL(string(u.buf))...)
+		v := string(u.buf)
+		if u.fetched && !u.d.keepAll && u.d.classify(v) != urlLocal {
+			out = append(out, blockedURL...)
+		} else {
+			out = append(out, u.d.URL(v)...)
+		}
 	}
 	u.buf, u.long = u.buf[:0], false
 	return out
 }
+
+// blockedURL stands for a fetched URL that is not on the mirror: an empty
+// data: URL, which the browser resolves without a request.
+const blockedURL = "data:,"
 
 // cssState is where a cssWriter is in the stylesheet.
 type cssState uint8
@@ -100,7 +112,7 @@ func NewCSSWriter(w io.Writer, d *Doc) io.WriteCloser {
 }
 
 func newCSSWriter(w io.Writer, d *Doc) *cssWriter {
-	return &cssWriter{sink: sink{w: w}, d: d, text: textRun{d: d}, url: urlValue{d: d}}
+	return &cssWriter{sink: sink{w: w}, d: d, text: textRun{d: d}, url: urlValue{d: d, fetched: true}}
 }
 
 // CSS rewrites a CSS fragment such as a style attribute.

@@ -17,7 +17,14 @@ func TestCSS(t *testing.T) {
 		{"double quoted, spaces", site, `a{background:url( "http://www.rferl.org/a.png" )}`, `a{background:url( "/a.png" )}`},
 		{"unquoted spaces", site, "a{b:url(  https://www.rferl.org/a.png\t)}", "a{b:url(  /a.png\t)}"},
 		{"upper case", site, `a{b:URL(HTTPS://GDB.RFERL.ORG:443/A.PNG)}`, `a{b:URL(/_z/gdb.rferl.org/A.PNG)}`},
-		{"not origin", site, `a{b:url(https://upload.wikimedia.org/a.png)}`, `a{b:url(https://upload.wikimedia.org/a.png)}`},
+		{"not origin: fetches nothing", site, `a{b:url(https://upload.wikimedia.org/a.png)}`, `a{b:url(data:,)}`},
+		{"relative kept", site, `a{b:url(img/a.png)}`, `a{b:url(img/a.png)}`},
+		{"tracker import", site, `@import url("//fonts.googleapis.com/css?family=Roboto");a{}`, `@import url("data:,");a{}`},
+		{"tracker import string", site, `@import 'https://WWW.Google-Analytics.com/x.css' screen;`, `@import 'data:,' screen;`},
+		{"beacon path on the site", site, `a{background:url(/b/ss/rs/1/G.4--NS/1?pageName=x)}`, `a{background:url(data:,)}`},
+		{"image-set foreign", site, `a{b:image-set("https://cdn.example/a.png" 1x, "/x.png" 2x)}`, `a{b:image-set("data:," 1x, "/x.png" 2x)}`},
+		{"font src", site, `@font-face{src:url(https://fonts.gstatic.com/a.woff2) format("woff2")}`, `@font-face{src:url(data:,) format("woff2")}`},
+		{"other strings not URLs", site, `a::after{content:"https://x.example/"}`, `a::after{content:"https://x.example/"}`},
 		{"root-relative on site", site, `a{b:url(/img/a.png)}`, `a{b:url(/img/a.png)}`},
 		{"root-relative on secondary", gdb, `a{b:url(/img/a.png)}`, `a{b:url(/_z/gdb.rferl.org/img/a.png)}`},
 		{"quoted root-relative on secondary", gdb, `a{b:url("/img/a.png")}`, `a{b:url("/_z/gdb.rferl.org/img/a.png")}`},
@@ -78,6 +85,7 @@ func TestCSSFixtures(t *testing.T) {
 			t.Errorf("%s: differs from Doc.Embedded (the styles have only absolute URLs):\n%s", f, got)
 		}
 		other := NewDoc(mustNewMapper(t, "www.example.org"), mustParse(t, "https://www.example.org/"))
+		other.keepAll = true // else every foreign url() would go
 		if got := rewriteAll(t, NewCSSWriter, other, string(in)); got != string(in) {
 			t.Errorf("%s: changed without an origin host", f)
 		}

@@ -27,21 +27,33 @@ func (d *Doc) Header(h http.Header) {
 		}
 	}
 	if vs := h.Values("Link"); len(vs) > 0 {
-		out := make([]string, len(vs))
-		for i, v := range vs {
-			out[i] = d.linkHeader(v)
+		out := make([]string, 0, len(vs))
+		for _, v := range vs {
+			if v = d.linkHeader(d.keptLinks(v)); v != "" {
+				out = append(out, v)
+			}
 		}
-		h["Link"] = out
+		h.Del("Link")
+		if len(out) > 0 {
+			h["Link"] = out
+		}
 	}
 	if v := h.Get("Refresh"); v != "" {
 		h.Set("Refresh", d.Refresh(v))
 	}
 	if vs := h.Values("Set-Cookie"); len(vs) > 0 {
-		out := make([]string, len(vs))
-		for i, v := range vs {
-			out[i] = d.SetCookie(v)
+		out := make([]string, 0, len(vs))
+		for _, v := range vs {
+			name, _, _ := strings.Cut(v, "=")
+			if d.rules().BlocksCookie(strings.TrimSpace(name)) {
+				continue // an analytics cookie
+			}
+			out = append(out, d.SetCookie(v))
 		}
-		h["Set-Cookie"] = out
+		h.Del("Set-Cookie")
+		if len(out) > 0 {
+			h["Set-Cookie"] = out
+		}
 	}
 	for _, k := range originHeaders {
 		for _, v := range h.Values(k) {
@@ -51,6 +63,66 @@ func (d *Doc) Header(h http.Header) {
 			}
 		}
 	}
+}
+
+// keptLinks returns an RFC 8288 Link header value without the links the
+// privacy rules remove: connection hints (preconnect, dns-prefetch), which
+// the browser follows from headers before any CSP applies, and links that
+// load from a tracker or from outside the origin family.
+func (d *Doc) keptLinks(v string) string {
+	var kept []string
+	changed := false
+	for _, l := range splitLinks(v) {
+		s, e := strings.IndexByte(l, '<'), strings.IndexByte(l, '>')
+		if s < 0 || e < s {
+			kept = append(kept, l)
+			continue
+		}
+		hint, load := linkRel([]byte(linkParam(l[e+1:], "rel")))
+		c := d.classify(l[s+1 : e])
+		if hint || c == urlTracker || c == urlForeign && load {
+			changed = true
+			continue
+		}
+		kept = append(kept, l)
+	}
+	if !changed {
+		return v
+	}
+	return strings.Join(kept, ", ")
+}
+
+// splitLinks splits a Link header value at the commas between links.
+func splitLinks(v string) []string {
+	var out []string
+	inURL, quoted, start := false, false, 0
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case inURL:
+			inURL = c != '>'
+		case quoted:
+			quoted = c != '"'
+		case c == '<':
+			inURL = true
+		case c == '"':
+			quoted = true
+		case c == ',':
+			out = append(out, strings.TrimSpace(v[start:i]))
+			start = i + 1
+		}
+	}
+	return append(out, strings.TrimSpace(v[start:]))
+}
+
+// linkParam returns the value of a link's parameter, such as rel.
+func linkParam(params, name string) string {
+	for p := range strings.SplitSeq(params, ";") {
+		k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+		if strings.EqualFold(strings.TrimSpace(k), name) {
+			return strings.Trim(strings.TrimSpace(val), `"`)
+		}
+	}
+	return ""
 }
 
 // linkHeader rewrites every <URI-reference> of an RFC 8288 Link header.
