@@ -44,11 +44,16 @@ type Config struct {
 	StateDir string `toml:"state_dir"`
 	// LogLevel is one of debug, info, warn, error.
 	LogLevel string `toml:"log_level"`
+	// AdminListen is the TCP address of the operator's endpoints
+	// (/metrics, /healthz, /readyz), as host:port. Empty: none. It is not
+	// Listen or HTTPListen, so readers never reach these endpoints.
+	AdminListen string `toml:"admin_listen"`
 
-	TLS    TLSConfig    `toml:"tls"`
-	ACME   ACMEConfig   `toml:"acme"`
-	Origin OriginConfig `toml:"origin"`
-	Cache  CacheConfig  `toml:"cache"`
+	TLS     TLSConfig     `toml:"tls"`
+	ACME    ACMEConfig    `toml:"acme"`
+	Origin  OriginConfig  `toml:"origin"`
+	Cache   CacheConfig   `toml:"cache"`
+	Mirrors MirrorsConfig `toml:"mirrors"`
 
 	// Path is the file the configuration came from, "" for Default.
 	Path string `toml:"-"`
@@ -113,13 +118,57 @@ type OriginConfig struct {
 	MaxBody Size `toml:"max_body"`
 	// UserAgent is sent to the origin instead of the reader's.
 	UserAgent string `toml:"user_agent"`
+	// RateLimit caps origin fetches per second; 0 means no cap. Beyond it
+	// readers get a stale copy, or 503 Service Unavailable with
+	// Retry-After.
+	RateLimit float64 `toml:"rate_limit"`
 }
 
 // CacheConfig is the [cache] table.
 type CacheConfig struct {
 	// Dir is where cached responses are stored.
 	Dir string `toml:"dir"`
+	// MaxSize bounds the disk use of the cache.
+	MaxSize Size `toml:"max_size"`
+	// MaxObject is the largest body the cache stores; larger ones are
+	// served but not kept. At most MaxSize.
+	MaxObject Size `toml:"max_object"`
+	// StaleIfError is how long after it goes stale a cached copy may
+	// stand in for a failing origin.
+	StaleIfError Duration `toml:"stale_if_error"`
+	// TTL overrides freshness by media type: a lower-case "type/subtype"
+	// without parameters, such as "text/html", maps to how long a
+	// response of that type stays fresh. A file that sets cache.ttl
+	// replaces the default table.
+	TTL map[string]Duration `toml:"ttl"`
 }
+
+// MirrorsConfig is the [mirrors] table: the signed list of the site's
+// addresses served at /.well-known/zerkalo/mirrors.json.
+type MirrorsConfig struct {
+	// EdgeKey is the file of the edge's signing key (zerkalo keygen).
+	// Empty: the list is served unsigned.
+	EdgeKey string `toml:"edge_key"`
+	// Certificate is the file of the edge key's certificate (zerkalo
+	// certify), with its signature in Certificate+".minisig". Required
+	// when EdgeKey is set.
+	Certificate string `toml:"certificate"`
+	// MainDomain is the site's own public domain. When the file leaves it
+	// out or empty, Load sets it to Origin.Site without a leading "www.".
+	MainDomain string `toml:"main_domain"`
+	// Alternatives are extra public addresses of the site: absolute
+	// https:// URLs, or http:// URLs of .onion services.
+	Alternatives []string `toml:"alternatives"`
+	// PublishDomains is how many of this edge's own active domains the
+	// list holds; 0: none.
+	PublishDomains int `toml:"publish_domains"`
+	// FooterLink puts a small link to the mirror-list page on pages.
+	FooterLink bool `toml:"footer_link"`
+}
+
+// MainDomainOf is the default of mirrors.main_domain for an origin site:
+// the site without a leading "www.".
+func MainDomainOf(site string) string { return strings.TrimPrefix(site, "www.") }
 
 // Default returns the built-in configuration: what an empty file means.
 //
@@ -136,13 +185,14 @@ func Default() *Config {
 func defaults(getenv func(string) string, euid int) *Config {
 	const site = "www.rferl.org"
 	return &Config{
-		Listen:     "localhost:8443",
-		Domains:    []string{"localhost"},
-		DomainList: DomainList{{Name: "localhost"}},
-		StateDir:   userDir(getenv, euid, "STATE_DIRECTORY", "XDG_STATE_HOME", ".local/state", "/var/lib/zerkalo"),
-		LogLevel:   "info",
-		TLS:        TLSConfig{Mode: "self-signed"},
-		ACME:       ACMEConfig{Directory: DefaultACMEDirectory},
+		Listen:      "localhost:8443",
+		Domains:     []string{"localhost"},
+		DomainList:  DomainList{{Name: "localhost"}},
+		StateDir:    userDir(getenv, euid, "STATE_DIRECTORY", "XDG_STATE_HOME", ".local/state", "/var/lib/zerkalo"),
+		LogLevel:    "info",
+		AdminListen: "127.0.0.1:9464",
+		TLS:         TLSConfig{Mode: "self-signed"},
+		ACME:        ACMEConfig{Directory: DefaultACMEDirectory},
 		Origin: OriginConfig{
 			Site:           site,
 			Hosts:          DefaultHosts(site),
@@ -150,9 +200,20 @@ func defaults(getenv func(string) string, euid int) *Config {
 			ConnectTimeout: Duration(10 * time.Second),
 			MaxBody:        64 << 20,
 			UserAgent:      DefaultUserAgent,
+			RateLimit:      50,
 		},
 		Cache: CacheConfig{
-			Dir: userDir(getenv, euid, "CACHE_DIRECTORY", "XDG_CACHE_HOME", ".cache", "/var/cache/zerkalo"),
+			Dir:          userDir(getenv, euid, "CACHE_DIRECTORY", "XDG_CACHE_HOME", ".cache", "/var/cache/zerkalo"),
+			MaxSize:      1 << 30,
+			MaxObject:    64 << 20,
+			StaleIfError: Duration(168 * time.Hour),
+			TTL:          map[string]Duration{"text/html": Duration(60 * time.Second)},
+		},
+		Mirrors: MirrorsConfig{
+			MainDomain:     MainDomainOf(site),
+			Alternatives:   []string{},
+			PublishDomains: 1,
+			FooterLink:     true,
 		},
 	}
 }

@@ -29,6 +29,8 @@ func TestExampleLoads(t *testing.T) {
 
 // TestExampleHasEveryKey checks that every key of Config is in the example,
 // set or commented out, in its table, and that the example has no other.
+// A subtable header such as [cache.ttl] counts as its key; the quoted keys
+// inside it are its contents.
 func TestExampleHasEveryKey(t *testing.T) {
 	data, err := os.ReadFile(examplePath)
 	if err != nil {
@@ -36,11 +38,14 @@ func TestExampleHasEveryKey(t *testing.T) {
 	}
 	var got []string
 	table := ""
-	header := regexp.MustCompile(`^\[(\w+)\]`)
+	header := regexp.MustCompile(`^\[(\w+)((?:\.\w+)?)\]`)
 	key := regexp.MustCompile(`^(?:# )?(\w+) *=`)
 	for _, line := range strings.Split(string(data), "\n") {
 		if m := header.FindStringSubmatch(line); m != nil {
-			table = m[1] + "."
+			table = m[1] + m[2] + "."
+			if m[2] != "" {
+				got = append(got, m[1]+m[2])
+			}
 		} else if m := key.FindStringSubmatch(line); m != nil {
 			got = append(got, table+m[1])
 		}

@@ -47,6 +47,14 @@ var typedKeys = []struct {
 	{"origin.connect_timeout", []unstable.Kind{unstable.String}, `a duration string like "10s"`},
 	{"origin.max_body", []unstable.Kind{unstable.String, unstable.Integer}, `a size like "64MiB" or a number of bytes`},
 	{"acme.renew_before", []unstable.Kind{unstable.String}, `a duration string like "720h"`},
+	{"origin.rate_limit", []unstable.Kind{unstable.Float, unstable.Integer}, "a number of fetches per second like 50.0"},
+	{"cache.max_size", []unstable.Kind{unstable.String, unstable.Integer}, `a size like "1GiB" or a number of bytes`},
+	{"cache.max_object", []unstable.Kind{unstable.String, unstable.Integer}, `a size like "64MiB" or a number of bytes`},
+	{"cache.stale_if_error", []unstable.Kind{unstable.String}, `a duration string like "168h"`},
+	{"cache.ttl", []unstable.Kind{unstable.InlineTable}, `a table of media types like { "text/html" = "60s" }`},
+	{"mirrors.alternatives", []unstable.Kind{unstable.Array}, "an array of URL strings"},
+	{"mirrors.publish_domains", []unstable.Kind{unstable.Integer}, "an integer"},
+	{"mirrors.footer_link", []unstable.Kind{unstable.Bool}, "true or false"},
 	{"domains", []unstable.Kind{unstable.Array}, "an array of host names or tables"},
 }
 
@@ -69,7 +77,8 @@ var domainKinds = []domainKind{
 // errors of type *Error, formatted "FILE:LINE: message".
 //
 // When the file does not set origin.hosts, they are DefaultHosts of the
-// file's origin.site. Relative file names in the file are made absolute
+// file's origin.site; when it does not set mirrors.main_domain, or sets it
+// empty, it is MainDomainOf the file's origin.site. Relative file names in the file are made absolute
 // against the file's folder.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
@@ -87,6 +96,9 @@ func Load(path string) (*Config, error) {
 			return nil, err
 		}
 	}
+	if _, ok := lines["cache\x00ttl"]; ok {
+		c.Cache.TTL = map[string]Duration{} // the file's table replaces the default
+	}
 	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
 	if err := dec.Decode(c); err != nil {
 		return nil, decodeErrors(path, err)
@@ -97,6 +109,9 @@ func Load(path string) (*Config, error) {
 	c.Domains = c.DomainList.Names()
 	if _, ok := lines["origin\x00hosts"]; !ok {
 		c.Origin.Hosts = DefaultHosts(c.Origin.Site)
+	}
+	if _, ok := lines["mirrors\x00main_domain"]; !ok || c.Mirrors.MainDomain == "" {
+		c.Mirrors.MainDomain = MainDomainOf(c.Origin.Site)
 	}
 	if err := c.resolvePaths(); err != nil {
 		return nil, err
@@ -128,6 +143,8 @@ func (c *Config) checkKinds(kinds map[string]unstable.Kind) error {
 		}
 		errs = append(errs, c.checkDomainKinds(kinds, i)...)
 	}
+	errs = append(errs, c.checkTTLKinds(kinds)...)
+	errs = append(errs, c.checkArrayKinds(kinds, "mirrors.alternatives", unstable.String, "a URL string")...)
 	return sortErrors(errs)
 }
 
@@ -150,6 +167,40 @@ func (c *Config) checkDomainKinds(kinds map[string]unstable.Kind, i int) []error
 	return errs
 }
 
+// checkTTLKinds checks that every entry of cache.ttl is a duration string
+// keyed by one quoted media type.
+func (c *Config) checkTTLKinds(kinds map[string]unstable.Kind) []error {
+	var errs []error
+	prefix := dotID("cache.ttl") + "\x00"
+	for _, id := range slices.Sorted(maps.Keys(kinds)) {
+		key, ok := strings.CutPrefix(id, prefix)
+		switch {
+		case !ok:
+		case strings.Contains(key, "\x00"):
+			errs = append(errs, c.errorAt(fmt.Sprintf(`cache.ttl: %s: quote the media type, like "text/html" = "60s"`, displayKey(strings.Split(key, "\x00"))), id))
+		case kinds[id] != unstable.String:
+			errs = append(errs, c.errorAt(fmt.Sprintf(`%s: want a duration string like "60s", not %s`, displayKey([]string{"cache", "ttl", key}), kindName(kinds[id])), id))
+		}
+	}
+	return errs
+}
+
+// checkArrayKinds checks that every element of the array at the dotted key
+// is of kind, which messages call want.
+func (c *Config) checkArrayKinds(kinds map[string]unstable.Kind, key string, kind unstable.Kind, want string) []error {
+	var errs []error
+	for i := 0; ; i++ {
+		id := keyID(dotID(key), fmt.Sprintf("[%d]", i))
+		k, ok := kinds[id]
+		if !ok {
+			return errs
+		}
+		if k != kind {
+			errs = append(errs, c.errorAt(fmt.Sprintf("%s: want %s, not %s", key, want, kindName(k)), id))
+		}
+	}
+}
+
 // resolvePaths makes the relative file names set in the file absolute
 // against the file's folder.
 func (c *Config) resolvePaths() error {
@@ -159,8 +210,9 @@ func (c *Config) resolvePaths() error {
 	}
 	dir := filepath.Dir(abs)
 	// The keys that hold file names: state_dir, tls.cert_file,
-	// tls.key_file, acme.ca_file, origin.ca_file, cache.dir.
-	for _, p := range []*string{&c.StateDir, &c.TLS.CertFile, &c.TLS.KeyFile, &c.ACME.CAFile, &c.Origin.CAFile, &c.Cache.Dir} {
+	// tls.key_file, acme.ca_file, origin.ca_file, cache.dir,
+	// mirrors.edge_key, mirrors.certificate.
+	for _, p := range []*string{&c.StateDir, &c.TLS.CertFile, &c.TLS.KeyFile, &c.ACME.CAFile, &c.Origin.CAFile, &c.Cache.Dir, &c.Mirrors.EdgeKey, &c.Mirrors.Certificate} {
 		// Defaults are absolute, so only names from the file are changed.
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
@@ -207,15 +259,20 @@ func typeMessage(msg string) string {
 		return msg
 	}
 	want := map[string]string{
-		"string":              "a string",
-		"[]string":            "an array of strings",
-		"map[string]string":   "a table of strings",
-		"config.Duration":     `a duration string like "30s"`,
-		"config.Size":         `a size like "64MiB" or a number of bytes`,
-		"config.TLSConfig":    "a table",
-		"config.ACMEConfig":   "a table",
-		"config.OriginConfig": "a table",
-		"config.CacheConfig":  "a table",
+		"string":                     "a string",
+		"[]string":                   "an array of strings",
+		"map[string]string":          "a table of strings",
+		"config.Duration":            `a duration string like "30s"`,
+		"config.Size":                `a size like "64MiB" or a number of bytes`,
+		"config.TLSConfig":           "a table",
+		"config.ACMEConfig":          "a table",
+		"config.OriginConfig":        "a table",
+		"config.CacheConfig":         "a table",
+		"config.MirrorsConfig":       "a table",
+		"map[string]config.Duration": `a table of media types like { "text/html" = "60s" }`,
+		"float64":                    "a number",
+		"int":                        "an integer",
+		"bool":                       "true or false",
 	}[m[2]]
 	if want == "" {
 		return msg

@@ -52,11 +52,17 @@ func TestDefaultDirs(t *testing.T) {
 	}
 }
 
+// onion is the host name of a v3 onion service, without ".onion".
+const onion = "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx"
+
 func TestLoadEveryKey(t *testing.T) {
 	dir := t.TempDir()
 	writeKeyPair(t, dir, "tls/cert.pem", "tls/key.pem")
 	ca, _ := writeKeyPair(t, dir, "origin-ca.pem", "unused-key.pem")
 	writeKeyPair(t, dir, "acme-ca.pem", "acme-key.pem")
+	writeFile(t, dir, "keys/edge.key", "untrusted comment: edge key\nkey\n")
+	writeFile(t, dir, "keys/edge.cert", "{}\n")
+	writeFile(t, dir, "keys/edge.cert.minisig", "untrusted comment: signature\nsig\n")
 	path := writeFile(t, dir, "zerkalo.toml", `
 listen    = "127.0.0.1:9443"
 domains   = [
@@ -68,6 +74,7 @@ domains   = [
 http_listen = ":8080"
 state_dir = "/srv/state"
 log_level = "debug"
+admin_listen = "[::1]:9100"
 [tls]
 mode = "files"
 cert_file = "tls/cert.pem"
@@ -86,8 +93,22 @@ timeout = "45s"
 connect_timeout = "2.5s"
 max_body = "512KiB"
 user_agent = "test-agent/1"
+rate_limit = 2.5
 [cache]
 dir = "/srv/cache"
+max_size = "10GiB"
+max_object = 1048576
+stale_if_error = "24h"
+[cache.ttl]
+"text/html" = "5m"
+"application/json" = "0s"
+[mirrors]
+edge_key = "keys/edge.key"
+certificate = "./keys/edge.cert"
+main_domain = "rferl.org"
+alternatives = ["https://mirror2.example/ru/", "http://`+onion+`.onion/"]
+publish_domains = 3
+footer_link = false
 `)
 	c, err := Load(path)
 	if err != nil {
@@ -110,9 +131,10 @@ dir = "/srv/cache"
 			{Name: "late.test", From: date("2027-01-01T00:00:00Z")},
 			{Name: "old.test", Until: date("2020-01-01T00:00:00Z")},
 		},
-		HTTPListen: ":8080",
-		StateDir:   "/srv/state",
-		LogLevel:   "debug",
+		HTTPListen:  ":8080",
+		StateDir:    "/srv/state",
+		LogLevel:    "debug",
+		AdminListen: "[::1]:9100",
 		TLS: TLSConfig{
 			Mode:     "files",
 			CertFile: filepath.Join(dir, "tls/cert.pem"),
@@ -133,9 +155,24 @@ dir = "/srv/cache"
 			ConnectTimeout: Duration(2500 * time.Millisecond),
 			MaxBody:        512 << 10,
 			UserAgent:      "test-agent/1",
+			RateLimit:      2.5,
 		},
-		Cache: CacheConfig{Dir: "/srv/cache"},
-		Path:  path,
+		Cache: CacheConfig{
+			Dir:          "/srv/cache",
+			MaxSize:      10 << 30,
+			MaxObject:    1 << 20,
+			StaleIfError: Duration(24 * time.Hour),
+			TTL:          map[string]Duration{"text/html": Duration(5 * time.Minute), "application/json": 0},
+		},
+		Mirrors: MirrorsConfig{
+			EdgeKey:        filepath.Join(dir, "keys/edge.key"),
+			Certificate:    filepath.Join(dir, "keys/edge.cert"),
+			MainDomain:     "rferl.org",
+			Alternatives:   []string{"https://mirror2.example/ru/", "http://" + onion + ".onion/"},
+			PublishDomains: 3,
+			FooterLink:     false,
+		},
+		Path: path,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load:\n got %+v\nwant %+v", c, want)

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"maps"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -24,12 +25,14 @@ func (c *Config) Validate() error {
 	v.listen()
 	v.domains()
 	v.httpListen()
+	v.adminListen()
 	v.nonEmpty(c.StateDir, "state_dir")
 	v.logLevel()
 	v.tls()
 	v.acme()
 	v.origin()
-	v.nonEmpty(c.Cache.Dir, "cache.dir")
+	v.cache()
+	v.mirrors()
 	return sortErrors(v.errs)
 }
 
@@ -95,6 +98,28 @@ func (v *validator) httpListen() {
 		v.add(fmt.Sprintf("http_listen: %q: %v", a, err), "http_listen")
 	} else if a == v.c.Listen {
 		v.add(fmt.Sprintf("http_listen: %q is also listen", a), "http_listen")
+	}
+}
+
+// adminListen checks the optional listener of the operator's endpoints,
+// which must not be one that readers reach. Port 0 (any free port) is
+// never the same address as another.
+func (v *validator) adminListen() {
+	a := v.c.AdminListen
+	if a == "" {
+		return
+	}
+	if err := checkHostPort(a, true); err != nil {
+		v.add(fmt.Sprintf("admin_listen: %q: %v", a, err), "admin_listen")
+		return
+	}
+	if _, port, _ := net.SplitHostPort(a); port == "0" {
+		return
+	}
+	for _, o := range []struct{ key, addr string }{{"listen", v.c.Listen}, {"http_listen", v.c.HTTPListen}} {
+		if a == o.addr {
+			v.add(fmt.Sprintf("admin_listen: %q is also %s", a, o.key), "admin_listen", o.key)
+		}
 	}
 }
 
@@ -204,6 +229,9 @@ func (v *validator) origin() {
 	v.positive("origin.timeout", int64(o.Timeout))
 	v.positive("origin.connect_timeout", int64(o.ConnectTimeout))
 	v.positive("origin.max_body", int64(o.MaxBody))
+	if r := o.RateLimit; r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
+		v.add(fmt.Sprintf("origin.rate_limit: %v is not a number of fetches per second >= 0 (0: no cap)", r), dotID("origin.rate_limit"))
+	}
 	if o.UserAgent == "" || strings.ContainsFunc(o.UserAgent, func(r rune) bool { return r < ' ' || r == 0x7f }) {
 		v.add(fmt.Sprintf("origin.user_agent: %q is empty or holds control characters", o.UserAgent), dotID("origin.user_agent"))
 	}
