@@ -307,9 +307,6 @@ func (r *htmlRewriter) classify(raw []byte, k int) {
 		if isTinyLength(val) {
 			t.small++
 		}
-	case "data-telegram-post":
-		t.post = k
-		a.kind = attrEmbedded
 	case "http-equiv":
 		if t.name == "meta" && equalFoldASCII(bytes.TrimSpace(val), []byte("refresh")) {
 			t.refresh = true
@@ -322,6 +319,8 @@ func (r *htmlRewriter) classify(raw []byte, k int) {
 		switch {
 		case len(key) > 2 && lowerASCII(key[0]) == 'o' && lowerASCII(key[1]) == 'n':
 			a.kind = attrJS
+		case t.name == "script" && equalFoldASCII(key, []byte("data-telegram-post")):
+			t.post = k
 		case hasSuffixFold(key, "href") || hasSuffixFold(key, "src") || hasSuffixFold(key, "url"):
 			a.kind = attrData // js-href, data-*-src, ...
 		case len(key) > 5 && equalFoldASCII(key[:5], []byte("data-")):

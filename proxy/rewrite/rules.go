@@ -390,14 +390,14 @@ func (r *Rules) blocksRootPath(p []byte) bool {
 	return false
 }
 
-// blocksHostPath reports whether rest starts with a path that a
-// host-qualified rule blocks for host.
+// blocksHostPath reports whether rest starts with a path that a rule
+// blocks for host.
 func (r *Rules) blocksHostPath(host string, rest []byte) bool {
 	if len(rest) == 0 || rest[0] != '/' || len(r.paths) == 0 {
 		return false
 	}
 	for _, p := range r.paths {
-		if p.host != "" && underHost(host, p.host) && hasFoldPrefix(string(rest[:min(len(rest), len(p.prefix))]), p.prefix) {
+		if (p.host == "" || underHost(host, p.host)) && hasFoldPrefix(string(rest[:min(len(rest), len(p.prefix))]), p.prefix) {
 			return true
 		}
 	}
