@@ -17,6 +17,8 @@ type server struct {
 	segment  *resource
 	perSite  map[*site]*siteResources
 	sisters  map[string]*resource // by host
+	trackers *resource            // the tracker test page (TrackersPath)
+	worker   *resource            // its worker script
 }
 
 // siteResources are the resources built from one site's templates.
@@ -36,6 +38,8 @@ func newServer() *server {
 		segment:  newResource(typeTS, cacheStream, segment()),
 		perSite:  make(map[*site]*siteResources),
 		sisters:  make(map[string]*resource),
+		trackers: newResource(typeHTML, cachePage, mustRead("trackers.html")),
+		worker:   newResource(typeJS, cachePage, mustRead("assets/test-worker.js")),
 	}
 	for _, st := range []*site{rferl, svoboda, voa} {
 		fd := &feedData{site: st, Items: items(st)}
@@ -132,6 +136,11 @@ func (s *server) page(w http.ResponseWriter, r *http.Request, st *site, p string
 		res.home.serve(w, r, http.StatusOK)
 	case res.article != nil && (p == ArticlePath && st == rferl || p == VOAArticlePath && st == voa):
 		res.article.serve(w, r, http.StatusOK)
+	case st == rferl && p == TrackersPath:
+		trackerHeaders(w.Header())
+		s.trackers.serve(w, r, http.StatusOK)
+	case st == rferl && p == TrackerWorkerPath:
+		s.worker.serve(w, r, http.StatusOK)
 	case p == "/api/" || strings.HasPrefix(p, "/api/z"):
 		res.feed.serve(w, r, http.StatusOK)
 	case p == "/sitemap.xml":
@@ -207,4 +216,24 @@ func digits(s string) bool {
 		}
 	}
 	return true
+}
+
+// TrackersPath is the path on www.rferl.org of a page written for the
+// privacy tests: every kind of tracker, beacon and embed in one page.
+const TrackersPath = "/a/zerkalo-tracker-test/1.html"
+
+// TrackerWorkerPath is the worker script the tracker page starts.
+const TrackerWorkerPath = "/zerkalo-test/worker"
+
+// trackerHeaders adds the tracking headers an origin can send with a page:
+// analytics cookies, a connection hint to a tracker, reporting endpoints.
+func trackerHeaders(h http.Header) {
+	h.Add("Set-Cookie", "_ga=GA1.2.1234.5678; Domain=.rferl.org; Path=/; Max-Age=63072000")
+	h.Add("Set-Cookie", "pangea_session=demo; Path=/; HttpOnly")
+	h.Add("Link", "<https://www.googletagmanager.com>; rel=preconnect")
+	h.Add("Link", "<//connect.facebook.net>; rel=dns-prefetch")
+	h.Set("Report-To", `{"group":"default","max_age":86400,"endpoints":[{"url":"https://report.example.net/r"}]}`)
+	h.Set("NEL", `{"report_to":"default","max_age":86400}`)
+	h.Set("X-Cache", "HIT")
+	h.Set("X-Akamai-Transformed", "9 - 0 pmb=mRUM,3")
 }
