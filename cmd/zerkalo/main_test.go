@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -102,8 +103,33 @@ func TestCheckReportsFileAndLine(t *testing.T) {
 type edgeProcess struct {
 	cmd  *exec.Cmd
 	addr string      // the bound TCP (and UDP) address
-	logs chan string // its log lines
+	logs chan string // its log lines, for waitForLog
 	pool *x509.CertPool
+
+	mu  sync.Mutex
+	all []string // every log line so far
+}
+
+// findLog waits until some log line, old or new, matches re and returns
+// its first submatch.
+func (e *edgeProcess) findLog(t *testing.T, re *regexp.Regexp) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := re.FindStringSubmatch(e.allLogs()); m != nil {
+			return m[1]
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("timed out waiting for log " + re.String())
+	return ""
+}
+
+// allLogs returns every log line the edge has written so far.
+func (e *edgeProcess) allLogs() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return strings.Join(e.all, "\n")
 }
 
 // startDemoEdge writes conf to a config file in a new folder and runs
@@ -175,6 +201,7 @@ func (e *edgeProcess) stop(t *testing.T) {
 }
 
 const demoConf = `listen = "127.0.0.1:0"
+admin_listen = "127.0.0.1:0"
 domains = ["mirror.test"]
 state_dir = "state"
 [cache]
@@ -201,6 +228,44 @@ func TestDemoServesMirroredPages(t *testing.T) {
 	}
 	if bytes.Contains(body, []byte(`src="https://gdb.rferl.org`)) || bytes.Contains(body, []byte(`href="https://www.rferl.org`)) {
 		t.Errorf("front page still links to origin hosts")
+	}
+
+	// The admin listener reports the traffic; neither it nor the logs
+	// name the reader.
+	var readerPorts []string
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: e.pool},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			conn, err := (&net.Dialer{}).DialContext(ctx, network, e.addr)
+			if err == nil {
+				_, port, _ := net.SplitHostPort(conn.LocalAddr().String())
+				readerPorts = append(readerPorts, port)
+			}
+			return conn, err
+		},
+	}}
+	for _, path := range []string{"/", "/a/nothing-here.html?q=secret", "/_z/gdb.rferl.org/x.jpg"} {
+		if resp, err := c.Get("https://mirror.test" + path); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}
+	c.CloseIdleConnections()
+	admin := e.findLog(t, regexp.MustCompile(`msg="serving admin endpoints" listen=(\S+)`))
+	resp, err = http.Get("http://" + admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Contains(metrics, []byte(`zerkalo_requests_total{code="200",proto="HTTP/2.0"}`)) {
+		t.Errorf("metrics lack the request counter:\n%.2000s", metrics)
+	}
+	logs := e.allLogs()
+	for _, leak := range append(readerPorts, "secret") {
+		if strings.Contains(string(metrics), leak) || strings.Contains(logs, ":"+leak) || strings.Contains(logs, "q="+leak) {
+			t.Errorf("metrics or logs name the reader (%s):\n%s", leak, logs)
+		}
 	}
 	e.stop(t)
 }
@@ -241,7 +306,7 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	}
 	e.cmd.Process.Signal(syscall.SIGHUP)
 	line := waitForLog(t, e.logs, regexp.MustCompile(`(msg="reload rejected.*)`))
-	if !strings.Contains(line, path+":6:") {
+	if !strings.Contains(line, path+":7:") {
 		t.Errorf("rejection does not name the file and line: %s", line)
 	}
 	if got := status("other.test"); got != "200 OK" {

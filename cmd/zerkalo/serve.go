@@ -108,7 +108,10 @@ func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode boo
 		sh.demoOrigin = fake
 		log.Info("demo mode: serving bundled sample pages", "origin", fake.Addr())
 	}
-	store, err := cache.Open(cfg.Cache.Dir, cache.Options{})
+	store, err := cache.Open(cfg.Cache.Dir, cache.Options{
+		MaxSize:   int64(cfg.Cache.MaxSize),
+		MaxObject: int64(cfg.Cache.MaxObject),
+	})
 	if err != nil {
 		return fmt.Errorf("cache %s: %w", cfg.Cache.Dir, err)
 	}
@@ -152,6 +155,9 @@ func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode boo
 			}
 			if cfg.HTTPListen != "" {
 				extra.Go(func() { servePlainHTTP(srvCtx, cfg.HTTPListen, portOf(addr), sh) })
+			}
+			if cfg.AdminListen != "" {
+				extra.Go(func() { serveAdmin(srvCtx, cfg.AdminListen, sh) })
 			}
 			sh.obtainCertificates(srvCtx)
 			notify(log, systemd.Ready)
@@ -199,6 +205,30 @@ func newACME(cfg *config.Config, sh *shared) (*acme.Manager, error) {
 		Policy:      sh.certified,
 		Serve:       sh.active,
 	})
+}
+
+// serveAdmin serves the operator's endpoints (/metrics, /healthz,
+// /readyz) until ctx is done. Readiness is the reader listener being up.
+func serveAdmin(ctx context.Context, addr string, sh *shared) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		sh.log.Error("admin listener failed", "listen", addr, "err", err)
+		return
+	}
+	hs := &http.Server{
+		Handler:           proxy.AdminHandler(sh.metrics, func() bool { return ctx.Err() == nil }),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		hs.Shutdown(sctx)
+	}()
+	sh.log.Info("serving admin endpoints", "listen", ln.Addr().String())
+	if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		sh.log.Error("admin listener failed", "err", err)
+	}
 }
 
 // servePlainHTTP answers ACME HTTP-01 challenges on the plain-HTTP
@@ -361,10 +391,8 @@ func build(cfg *config.Config, sh *shared) (*edgeState, error) {
 		Logger:    sh.log,
 		Metrics:   sh.metrics,
 		Cache:     sh.store,
-		CachePolicy: cache.Policy{
-			StaleIfError: cache.DefaultPolicy().StaleIfError,
-			Override:     map[string]time.Duration{"text/html": 60 * time.Second},
-		},
+		CachePolicy: cachePolicy(cfg),
+		OriginRate:  cfg.Origin.RateLimit,
 	})
 	if err != nil {
 		return nil, err
@@ -379,6 +407,15 @@ func build(cfg *config.Config, sh *shared) (*edgeState, error) {
 func portOf(addr net.Addr) string {
 	_, port, _ := net.SplitHostPort(addr.String())
 	return port
+}
+
+// cachePolicy returns what the configuration says about freshness.
+func cachePolicy(cfg *config.Config) cache.Policy {
+	p := cache.Policy{StaleIfError: time.Duration(cfg.Cache.StaleIfError), Override: map[string]time.Duration{}}
+	for mediaType, ttl := range cfg.Cache.TTL {
+		p.Override[mediaType] = time.Duration(ttl)
+	}
+	return p
 }
 
 // readerTLS returns the TLS config readers are served with.
