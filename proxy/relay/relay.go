@@ -137,7 +137,7 @@ func (r *Relay) Run(ctx context.Context) error {
 	if r.cfg.Ready != nil {
 		r.cfg.Ready(ls.tcp.Addr())
 	}
-	r.log.Info("relaying", "listen", ls.tcp.Addr().String(), "domain", r.domain, "edge", r.cfg.Edge)
+	r.log.Info("relaying", "domain", r.domain, "port", portOf(ls.tcp.Addr()))
 	var runErr error
 	select {
 	case <-ctx.Done():
@@ -206,4 +206,11 @@ func (ls *listeners) close() {
 			}
 		}
 	})
+}
+
+// portOf returns the port of a listener's address; the relay logs ports,
+// never addresses.
+func portOf(a net.Addr) string {
+	_, port, _ := net.SplitHostPort(a.String())
+	return port
 }

@@ -138,6 +138,6 @@ func (u *udpRelay) closeAll() {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for _, f := range u.fl {
-		f.up.SetReadDeadline(time.Now())
+		f.up.Close()
 	}
 }
