@@ -51,6 +51,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runSign(args[1:], stdout, stderr)
 	case "verify":
 		return runVerify(args[1:], stdout, stderr)
+	case "invite":
+		return runInvite(args[1:], stdout, stderr)
+	case "relay":
+		return runRelay(args[1:], stdout, stderr)
+	case "revoke":
+		return runRevoke(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "zerkalo", versionString())
 		return exitOK
@@ -72,6 +78,9 @@ Usage:
   zerkalo certify --root-key K --edge-pub P         certify an edge key with the root key
   zerkalo sign --key EDGE.key FILE                  sign FILE (a mirror list)
   zerkalo verify --root-pub R --cert C FILE         check FILE's signature chain
+  zerkalo invite --config FILE --domain NAME        invite a volunteer relay for NAME
+  zerkalo relay --edge HOST:PORT --invite TOKEN     run a volunteer relay
+  zerkalo revoke --config FILE --domain NAME        end a relay's enrollment
   zerkalo version                                   print the version
 
 Run "zerkalo serve --help" for the flags of serve.

@@ -125,7 +125,7 @@ func newID() string {
 // CheckDomain reports whether name is a lower-case DNS host name (no IP
 // address, no port, no wildcard).
 func CheckDomain(name string) error {
-	if name == "" || len(name) > 253 || net.ParseIP(name) != nil || !strings.Contains(name, ".") {
+	if name == "" || len(name) > 253 || net.ParseIP(name) != nil {
 		return fmt.Errorf("bad domain name %q", name)
 	}
 	for _, label := range strings.Split(name, ".") {
