@@ -256,4 +256,3 @@ func relayWatchdog(ctx context.Context, addr net.Addr, log *slog.Logger) {
 		log.Warn("watchdog stopped", "err", err)
 	}
 }
-
