@@ -154,7 +154,13 @@ func startDemoEdge(t *testing.T, conf string) (*edgeProcess, string) {
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			e.logs <- sc.Text()
+			e.mu.Lock()
+			e.all = append(e.all, sc.Text())
+			e.mu.Unlock()
+			select {
+			case e.logs <- sc.Text():
+			default: // nobody waits for lines this old
+			}
 		}
 		close(e.logs)
 	}()
