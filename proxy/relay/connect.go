@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/elazarl/goproxy"
@@ -41,6 +42,15 @@ type ConnectProxy struct {
 	PublicAddr string
 
 	relay *Relay
+	addr  atomic.Pointer[net.Addr]
+}
+
+// Addr returns the proxy's bound address once the relay runs, or nil.
+func (p *ConnectProxy) Addr() net.Addr {
+	if a := p.addr.Load(); a != nil {
+		return *a
+	}
+	return nil
 }
 
 // allowed reports whether a CONNECT target "host:port" may be tunnelled,
@@ -177,7 +187,11 @@ func (p *ConnectProxy) serveLocal(w http.ResponseWriter, r *http.Request) {
 func (p *ConnectProxy) PAC() string {
 	addr := p.PublicAddr
 	if addr == "" {
-		_, port, _ := net.SplitHostPort(p.Listen)
+		listen := p.Listen
+		if a := p.Addr(); a != nil {
+			listen = a.String()
+		}
+		_, port, _ := net.SplitHostPort(listen)
 		addr = net.JoinHostPort(p.relay.domain, port)
 	}
 	var b strings.Builder

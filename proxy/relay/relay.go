@@ -194,6 +194,8 @@ func (r *Relay) listen() (*listeners, error) {
 			ls.close()
 			return nil, fmt.Errorf("relay: listen proxy %s: %w", p.Listen, err)
 		}
+		a := ls.proxy.Addr()
+		p.addr.Store(&a)
 	}
 	return ls, nil
 }
