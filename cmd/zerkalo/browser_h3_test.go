@@ -78,8 +78,12 @@ func TestBrowserLoadsPageOverHTTP3(t *testing.T) {
 		t.Fatalf("navigate to %s: %v", pageURL, err)
 	}
 	title, err := chromedp.Run(ctx, chromedp.Title())
-	if err != nil || !strings.Contains(title, "RFE/RL") {
+	if err != nil || !strings.Contains(title, "Radio Free Europe") {
 		t.Errorf("title %q (%v), want the front page's", title, err)
+	}
+	rendered, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.body.innerText.includes("Putin")`))
+	if err != nil || !rendered {
+		t.Errorf("the front page's text did not render (%v)", err)
 	}
 	mu.Lock()
 	defer mu.Unlock()
