@@ -52,6 +52,10 @@ type Options struct {
 	// OriginRate caps origin fetches per second (0: no cap). Beyond it
 	// readers get a stale copy, or 503 with Retry-After.
 	OriginRate float64
+	// Local serves the mirror's own documents under MirrorsPath (the
+	// mirror list); nil answers 404 there. Those paths never reach the
+	// origin.
+	Local http.Handler
 }
 
 // Edge is the mirror's HTTP handler. It is safe for concurrent use.
@@ -152,6 +156,14 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	host, status, why := e.admit(r)
 	if status != 0 {
 		e.refuse(w, status, why)
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, MirrorsPath) {
+		if e.opts.Local == nil {
+			e.refuse(w, http.StatusNotFound, "no such page on this mirror")
+			return
+		}
+		e.opts.Local.ServeHTTP(w, r)
 		return
 	}
 	if to, ok := e.scriptRoute(r, host); ok {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -338,4 +339,51 @@ func waitForLog(t *testing.T, logs <-chan string, re *regexp.Regexp) string {
 			t.Fatal("timed out waiting for log " + re.String())
 		}
 	}
+}
+
+// TestServedMirrorListVerifies: the operator's key workflow end to end.
+// keygen makes a root and an edge key, certify certifies the edge key, the
+// edge signs the list it serves, and verify checks what a reader fetched.
+func TestServedMirrorListVerifies(t *testing.T) {
+	keys := t.TempDir()
+	for _, args := range [][]string{
+		{"keygen", "--out", filepath.Join(keys, "root")},
+		{"keygen", "--out", filepath.Join(keys, "edge")},
+		{"certify", "--root-key", filepath.Join(keys, "root.key"), "--edge-pub", filepath.Join(keys, "edge.pub"), "--valid", "30d", "--out", filepath.Join(keys, "edge.cert")},
+	} {
+		if _, stderr, code := zerkalo(t, args...); code != 0 {
+			t.Fatalf("zerkalo %v: exit %d: %s", args, code, stderr)
+		}
+	}
+	conf := demoConf + fmt.Sprintf(`[mirrors]
+edge_key = %q
+certificate = %q
+alternatives = ["https://m2.example"]
+`, filepath.Join(keys, "edge.key"), filepath.Join(keys, "edge.cert"))
+	e, _ := startDemoEdge(t, conf)
+	c := e.client()
+	defer c.CloseIdleConnections()
+	fetched := t.TempDir()
+	for _, name := range []string{"mirrors.json", "mirrors.json.minisig", "edge.cert", "edge.cert.minisig"} {
+		resp, err := c.Get("https://mirror.test/.well-known/zerkalo/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d", name, resp.StatusCode)
+		}
+		os.WriteFile(filepath.Join(fetched, name), b, 0o644)
+	}
+	list, _ := os.ReadFile(filepath.Join(fetched, "mirrors.json"))
+	if !bytes.Contains(list, []byte(`"https://m2.example"`)) || !bytes.Contains(list, []byte(`"https://mirror.test"`)) {
+		t.Errorf("list: %s", list)
+	}
+	stdout, stderr, code := zerkalo(t, "verify", "--root-pub", filepath.Join(keys, "root.pub"),
+		"--cert", filepath.Join(fetched, "edge.cert"), filepath.Join(fetched, "mirrors.json"))
+	if code != 0 {
+		t.Errorf("verify: exit %d: %s %s", code, stdout, stderr)
+	}
+	e.stop(t)
 }

@@ -27,6 +27,7 @@ import (
 	"zerkalo/proxy/domains"
 	"zerkalo/proxy/fakeorigin"
 	"zerkalo/proxy/rewrite"
+	"zerkalo/proxy/signing"
 	"zerkalo/proxy/systemd"
 )
 
@@ -381,18 +382,23 @@ func build(cfg *config.Config, sh *shared) (*edgeState, error) {
 	// all or nothing.
 	live := domains.New(cfg.DomainList)
 	active := func(name string) bool { return live.State(name, time.Now()) == domains.Active }
+	mirrors, err := mirrorList(cfg, live)
+	if err != nil {
+		return nil, err
+	}
 	edge, err := proxy.New(proxy.Options{
-		Mapper:    mapper,
-		AllowHost: active,
-		Transport: transport,
-		Timeout:   time.Duration(origin.Timeout),
-		MaxBody:   int64(origin.MaxBody),
-		UserAgent: origin.UserAgent,
-		Logger:    sh.log,
-		Metrics:   sh.metrics,
-		Cache:     sh.store,
+		Mapper:      mapper,
+		AllowHost:   active,
+		Transport:   transport,
+		Timeout:     time.Duration(origin.Timeout),
+		MaxBody:     int64(origin.MaxBody),
+		UserAgent:   origin.UserAgent,
+		Logger:      sh.log,
+		Metrics:     sh.metrics,
+		Cache:       sh.store,
 		CachePolicy: cachePolicy(cfg),
 		OriginRate:  cfg.Origin.RateLimit,
+		Local:       mirrors,
 	})
 	if err != nil {
 		return nil, err
@@ -407,6 +413,49 @@ func build(cfg *config.Config, sh *shared) (*edgeState, error) {
 func portOf(addr net.Addr) string {
 	_, port, _ := net.SplitHostPort(addr.String())
 	return port
+}
+
+// startTime is when this edge started: the created_at of the addresses
+// it lists.
+var startTime = time.Now()
+
+// mirrorList builds the published mirror list of a configuration.
+func mirrorList(cfg *config.Config, live *domains.Set) (*proxy.MirrorList, error) {
+	m := cfg.Mirrors
+	list := &proxy.MirrorList{
+		MainDomain:   m.MainDomain,
+		Alternatives: m.Alternatives,
+		Since:        startTime,
+		Own: func() []string {
+			own := live.Active(time.Now())
+			return own[:min(len(own), m.PublishDomains)]
+		},
+	}
+	if m.EdgeKey == "" {
+		return list, nil
+	}
+	key, err := signing.LoadKey(m.EdgeKey)
+	if err != nil {
+		return nil, fmt.Errorf("mirrors.edge_key: %w", err)
+	}
+	list.Key = key
+	if list.Cert, err = os.ReadFile(m.Certificate); err != nil {
+		return nil, fmt.Errorf("mirrors.certificate: %w", err)
+	}
+	if list.CertSig, err = os.ReadFile(m.Certificate + ".minisig"); err != nil {
+		return nil, fmt.Errorf("mirrors.certificate: %w", err)
+	}
+	cert, err := signing.ParseCertificate(list.Cert)
+	if err != nil {
+		return nil, fmt.Errorf("mirrors.certificate %s: %w", m.Certificate, err)
+	}
+	if cert.EdgeKey.String() != key.Public().String() {
+		return nil, fmt.Errorf("mirrors.certificate %s certifies another key than mirrors.edge_key", m.Certificate)
+	}
+	if err := cert.ValidAt(time.Now()); err != nil {
+		return nil, fmt.Errorf("mirrors.certificate %s: %w", m.Certificate, err)
+	}
+	return list, nil
 }
 
 // cachePolicy returns what the configuration says about freshness.
