@@ -49,7 +49,7 @@ func runRelay(args []string, stdout, stderr io.Writer) int {
 	var f relayFlags
 	fs.StringVar(&f.edge, "edge", "", "the edge's `address` host:port (default: the one in the invitation)")
 	fs.StringVar(&f.listen, "listen", ":443", "TCP and UDP `address` readers connect to")
-	fs.StringVar(&f.invite, "invite", "", "the operator's invitation `token` (first start only)")
+	fs.StringVar(&f.invite, "invite", os.Getenv("ZERKALO_INVITE"), "the operator's invitation `token` (first start only; default $ZERKALO_INVITE)")
 	fs.StringVar(&f.state, "state", defaultRelayState(), "`directory` keeping the enrollment")
 	fs.StringVar(&f.httpListen, "http-listen", "auto", `plain-HTTP `+"`address`"+` forwarding ACME HTTP-01 challenges to the edge; "auto": ":80" when --listen is on port 443; "off": none`)
 	fs.StringVar(&f.proxy, "proxy", "", "also serve a CONNECT-only HTTPS proxy to the mirror domains on this `address`; its PAC file is https://DOMAIN:PORT"+relay.PACPath)
@@ -106,12 +106,15 @@ func relayEnrollment(ctx context.Context, f *relayFlags, log *slog.Logger) (*enr
 		en.Edge = f.edge
 	}
 	if en != nil && f.invite != "" {
+		// The invitation (e.g. still in relay.env) is used only if it is
+		// for another domain, or the kept enrollment was revoked.
 		inv, err := enroll.ParseToken(f.invite, time.Now())
-		if err == nil && inv.Domain == en.Domain && en.Status(ctx) == nil {
-			log.Info("already enrolled; the invitation is not needed and was not used", "domain", en.Domain)
+		replace := err == nil && (inv.Domain != en.Domain || errors.Is(en.Status(ctx), enroll.ErrRevoked))
+		if !replace {
+			log.Info("already enrolled; the invitation is not used", "domain", en.Domain)
 			return en, exitOK
 		}
-		en = nil // a new invitation replaces an old or revoked enrollment
+		en = nil
 	}
 	if en != nil {
 		return en, exitOK

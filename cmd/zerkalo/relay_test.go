@@ -229,7 +229,17 @@ func TestRelayCommands(t *testing.T) {
 	}
 	logs := p.allLogs()
 
-	// Restarts need no invitation; the used one would not work anyway.
+	// A restart with the used invitation still given (as in relay.env)
+	// keeps the enrollment.
+	p = startRelayProcess(t, "--state", relayState, "--invite", token)
+	if status, _, err := fetchThrough(p.addr(t), ca); err != nil || status != 200 {
+		t.Fatalf("restart with the used invitation: %d, %v\n%s", status, err, p.allLogs())
+	}
+	p.cmd.Process.Signal(os.Interrupt)
+	p.wait(t, 15*time.Second)
+	logs += p.allLogs()
+
+	// Restarts need no invitation.
 	p = startRelayProcess(t, "--state", relayState, "--refresh", "200ms")
 	status, port2, err := fetchThrough(p.addr(t), ca)
 	if err != nil || status != 200 {
