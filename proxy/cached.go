@@ -3,6 +3,7 @@ package proxy
 import (
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"strconv"
 	"time"
@@ -115,11 +116,12 @@ func (e *Edge) serveEntry(w http.ResponseWriter, r *http.Request, entry *cache.E
 		return false
 	}
 	defer body.Close()
+	// The policy runs on the stored headers only: what the server set
+	// already (Alt-Svc, HSTS) stays.
+	stored := entry.Meta.Header.Clone()
+	applyHeaderPolicy(stored)
 	h := w.Header()
-	for k, vs := range entry.Meta.Header {
-		h[k] = append([]string(nil), vs...)
-	}
-	applyHeaderPolicy(h)
+	maps.Copy(h, stored)
 	if enc != cache.Identity {
 		h.Set("Content-Encoding", enc.String())
 	}

@@ -54,7 +54,7 @@ func (s *Server) Run(ctx context.Context) error {
 	tcpConf := s.TLSConfig.Clone()
 	tcpConf.NextProtos = []string{"h2", "http/1.1", acmeTLSALPN}
 	h3 := &http3.Server{
-		Handler:        refuseEarlyData(s.Handler),
+		Handler:        refuseEarlyData(strictTransport(s.Handler)),
 		TLSConfig:      http3.ConfigureTLSConfig(s.TLSConfig.Clone()),
 		QUICConfig:     &quic.Config{Allow0RTT: true, MaxIdleTimeout: 60 * time.Second},
 		MaxHeaderBytes: 64 << 10,
@@ -62,7 +62,7 @@ func (s *Server) Run(ctx context.Context) error {
 		Logger:         slog.New(slog.DiscardHandler), // its records carry client addresses
 	}
 	hs := &http.Server{
-		Handler:           advertiseHTTP3(s.Handler),
+		Handler:           advertiseHTTP3(strictTransport(s.Handler)),
 		TLSConfig:         tcpConf,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -128,6 +128,19 @@ func advertiseHTTP3(h http.Handler) http.Handler {
 			port = p
 		}
 		w.Header().Set("Alt-Svc", `h3=":`+port+`"; ma=86400`)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// HSTS is the Strict-Transport-Security value of every response: a year,
+// for this host only (a mirror domain's subdomains are not the edge's).
+const HSTS = "max-age=31536000"
+
+// strictTransport makes browsers use HTTPS for the mirror domain from then
+// on, so that a censor cannot downgrade a returning reader to plain HTTP.
+func strictTransport(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Strict-Transport-Security", HSTS)
 		h.ServeHTTP(w, r)
 	})
 }

@@ -129,6 +129,9 @@ func TestHTTP3ServesTheEdge(t *testing.T) {
 	if got, want := resp.Header.Get("Alt-Svc"), `h3=":`+port+`"; ma=86400`; got != want {
 		t.Errorf("Alt-Svc = %q, want %q", got, want)
 	}
+	if got := resp.Header.Get("Strict-Transport-Security"); got != HSTS {
+		t.Errorf("Strict-Transport-Security = %q, want %q", got, HSTS)
+	}
 	if err := stop(); err != nil {
 		t.Errorf("shutdown: %v", err)
 	}

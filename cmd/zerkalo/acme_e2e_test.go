@@ -27,12 +27,6 @@ import (
 	"zerkalo/proxy/acme/pebbletest"
 )
 
-// cachedAltSvcFixed turns on the Alt-Svc check for pages served from the
-// cache. Known bug: proxy/cached.go serveEntry applies the origin header
-// policy to the whole response header, so it deletes the Alt-Svc that
-// proxy/server.go advertiseHTTP3 set. Set to true once that is fixed.
-const cachedAltSvcFixed = false
-
 // certWait bounds how long a test waits for a certificate to be issued.
 const certWait = 30 * time.Second
 
@@ -211,11 +205,7 @@ func (r acmeReader) getPage(t *testing.T, c *http.Client, name string, proto int
 		t.Errorf("%s over HTTP/%d: the page is not the mirrored front page", name, proto)
 	}
 	if got := resp.Header.Get("Alt-Svc"); proto == 2 && got != `h3=":`+port+`"; ma=86400` {
-		if resp.Header.Get("X-Cache") == "MISS" || cachedAltSvcFixed {
-			t.Errorf("%s: Alt-Svc %q does not advertise h3 on port %s", name, got, port)
-		} else {
-			t.Logf("known bug: %s: a cached page lacks Alt-Svc (X-Cache %s)", name, resp.Header.Get("X-Cache"))
-		}
+		t.Errorf("%s: Alt-Svc %q does not advertise h3 on port %s (X-Cache %s)", name, got, port, resp.Header.Get("X-Cache"))
 	}
 }
 
