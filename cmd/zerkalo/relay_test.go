@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -265,4 +266,61 @@ func TestRelayCommands(t *testing.T) {
 			t.Errorf("relay logs contain %q:\n%s", bad, logs)
 		}
 	}
+}
+
+// TestRelayInFrontOfServe: the real edge ("zerkalo serve") invites a relay,
+// the real relay enrolls with it, a reader fetches a page through the
+// relay and sees the edge's certificate for the relay's domain, and a
+// revocation ends it.
+func TestRelayInFrontOfServe(t *testing.T) {
+	e, conf := startDemoEdge(t, demoConf)
+	token, stderr, code := zerkalo(t, "invite", "--config", conf, "--domain", "relay.test", "--edge", e.addr, "--mirror", "mirror.test")
+	if code != 0 {
+		t.Fatalf("invite: exit %d: %s", code, stderr)
+	}
+	relay := startRelayProcess(t, "--edge", e.addr, "--state", t.TempDir(), "--http-listen", "off", "--invite", strings.TrimSpace(token))
+	addr := relay.addr(t)
+	get := func() (int, error) {
+		c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: e.pool},
+			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, network, addr)
+			},
+		}}
+		defer c.CloseIdleConnections()
+		resp, err := c.Get("https://relay.test/")
+		if err != nil {
+			return 0, err
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if !bytes.Contains(body, []byte("Radio Free Europe")) {
+			return resp.StatusCode, fmt.Errorf("not the mirrored front page")
+		}
+		return resp.StatusCode, nil
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	status, err := get()
+	for (err != nil || status != 200) && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond) // the edge picks up enrollments within seconds
+		status, err = get()
+	}
+	if err != nil || status != 200 {
+		t.Fatalf("through the relay: %d %v\nedge logs:\n%s\nrelay logs:\n%s", status, err, e.allLogs(), relay.allLogs())
+	}
+	if _, stderr, code := zerkalo(t, "revoke", "--config", conf, "--domain", "relay.test"); code != 0 {
+		t.Fatalf("revoke: exit %d: %s", code, stderr)
+	}
+	deadline = time.Now().Add(15 * time.Second)
+	for err == nil && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+		_, err = get()
+	}
+	if err == nil {
+		t.Error("the edge still serves the relay's domain after revoke")
+	}
+	if strings.Contains(relay.allLogs(), "127.0.0.1:") {
+		t.Errorf("relay logs name an address:\n%s", relay.allLogs())
+	}
+	e.stop(t)
 }

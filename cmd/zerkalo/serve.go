@@ -25,6 +25,7 @@ import (
 	"zerkalo/proxy/config"
 	"zerkalo/proxy/demo"
 	"zerkalo/proxy/domains"
+	"zerkalo/proxy/enroll"
 	"zerkalo/proxy/fakeorigin"
 	"zerkalo/proxy/rewrite"
 	"zerkalo/proxy/signing"
@@ -118,6 +119,10 @@ func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode boo
 	}
 	defer store.Close()
 	sh.store = store
+	if sh.relays, err = enroll.OpenStore(cfg.StateDir); err != nil {
+		return fmt.Errorf("relay enrollments: %w", err)
+	}
+	sh.loadRelays()
 	if cfg.TLS.Mode == "acme" {
 		if sh.certs, err = newACME(cfg, sh); err != nil {
 			return err
@@ -161,6 +166,11 @@ func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode boo
 				extra.Go(func() { serveAdmin(srvCtx, cfg.AdminListen, sh) })
 			}
 			sh.obtainCertificates(srvCtx)
+			go sh.relays.Watch(srvCtx, 2*time.Second, func() {
+				sh.loadRelays()
+				log.Info("relay enrollments changed", "relays", len(sh.relayNames.Load().names))
+				sh.obtainCertificates(srvCtx)
+			})
 			notify(log, systemd.Ready)
 			go runWatchdog(srvCtx, addr, log)
 		},
@@ -307,20 +317,42 @@ type shared struct {
 	metrics    *proxy.Metrics
 	certs      *acme.Manager // nil unless tls.mode is "acme"
 	live       atomic.Pointer[domains.Set]
+	relays     *enroll.Store
+	relayNames atomic.Pointer[nameSet] // enrolled relays' domains
 	demoOrigin *fakeorigin.Server
 	log        *slog.Logger
 }
 
-// active reports whether name is a mirror domain readers are served on now.
+// nameSet is an immutable set of domain names.
+type nameSet struct {
+	names map[string]bool
+	list  []string
+}
+
+// loadRelays takes the enrolled relays' domains from the store.
+func (sh *shared) loadRelays() {
+	list := sh.relays.Domains()
+	set := &nameSet{names: make(map[string]bool, len(list)), list: list}
+	for _, n := range list {
+		set.names[n] = true
+	}
+	sh.relayNames.Store(set)
+}
+
+// relay reports whether name is the domain of an enrolled relay.
+func (sh *shared) relay(name string) bool { return sh.relayNames.Load().names[name] }
+
+// active reports whether name is a domain readers are served on now: an
+// active mirror domain or an enrolled relay's.
 func (sh *shared) active(name string) bool {
-	return sh.live.Load().State(name, time.Now()) == domains.Active
+	return sh.live.Load().State(name, time.Now()) == domains.Active || sh.relay(name)
 }
 
 // certified reports whether name may hold a certificate now: active, or
 // pending (its certificate is obtained before its window opens).
 func (sh *shared) certified(name string) bool {
 	s := sh.live.Load().State(name, time.Now())
-	return s == domains.Active || s == domains.Pending
+	return s == domains.Active || s == domains.Pending || sh.relay(name)
 }
 
 // obtainCertificates asks the ACME CA, in the background, for the
@@ -329,7 +361,7 @@ func (sh *shared) obtainCertificates(ctx context.Context) {
 	if sh.certs == nil {
 		return
 	}
-	names := sh.live.Load().Certified(time.Now())
+	names := append(sh.live.Load().Certified(time.Now()), sh.relayNames.Load().list...)
 	go func() {
 		if err := sh.certs.ObtainAll(ctx, names); err != nil && ctx.Err() == nil {
 			sh.log.Warn("acme: some certificates could not be obtained yet", "err", err)
@@ -381,11 +413,17 @@ func build(cfg *config.Config, sh *shared) (*edgeState, error) {
 	// The new configuration's domains, before it is live: a reload is
 	// all or nothing.
 	live := domains.New(cfg.DomainList)
-	active := func(name string) bool { return live.State(name, time.Now()) == domains.Active }
+	active := func(name string) bool { return live.State(name, time.Now()) == domains.Active || sh.relay(name) }
 	mirrors, err := mirrorList(cfg, live)
 	if err != nil {
 		return nil, err
 	}
+	mirrors.Relays = sh.relays.Public
+	local := http.NewServeMux()
+	local.Handle(proxy.MirrorsPath, mirrors)
+	enrollment := sh.relays.Handler(func() []string { return live.Active(time.Now()) })
+	local.Handle(enroll.Path, enrollment)
+	local.Handle(enroll.Path+"/", enrollment)
 	edge, err := proxy.New(proxy.Options{
 		Mapper:      mapper,
 		AllowHost:   active,
@@ -398,7 +436,7 @@ func build(cfg *config.Config, sh *shared) (*edgeState, error) {
 		Cache:       sh.store,
 		CachePolicy: cachePolicy(cfg),
 		OriginRate:  cfg.Origin.RateLimit,
-		Local:       mirrors,
+		Local:       local,
 	})
 	if err != nil {
 		return nil, err
