@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"crypto/tls"
 	"net/http"
 	"strconv"
 	"time"
@@ -8,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"zerkalo/cache"
 )
 
 // Metrics are the edge's Prometheus metrics. No label ever holds a reader's
@@ -26,6 +29,10 @@ type Metrics struct {
 	CertExpiry *prometheus.GaugeVec
 	// ActiveDomains is the number of mirror domains served to readers.
 	ActiveDomains prometheus.Gauge
+	// Relays is the number of enrolled relays.
+	Relays prometheus.Gauge
+
+	cacheResults *prometheus.CounterVec // result
 }
 
 // NewMetrics returns the edge's metrics in a registry of their own, with
@@ -63,11 +70,48 @@ func NewMetrics() *Metrics {
 			Name: "zerkalo_active_domains",
 			Help: "Mirror domains currently served to readers.",
 		}),
+		Relays: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "zerkalo_relays_enrolled",
+			Help: "Relays enrolled with this edge and not revoked.",
+		}),
+		cacheResults: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "zerkalo_cache_responses_total",
+			Help: "Reader responses by how the cache produced them (X-Cache): HIT, MISS, STALE, REVALIDATED, or NONE when the cache was not used.",
+		}, []string{"result"}),
 	}
 	m.registry.MustRegister(m.requests, m.bytesServed, m.originDuration, m.originErrors,
-		m.rewriteSeconds, m.CertExpiry, m.ActiveDomains,
+		m.rewriteSeconds, m.CertExpiry, m.ActiveDomains, m.Relays, m.cacheResults,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// RegisterCache exports a cache store's counters.
+func (m *Metrics) RegisterCache(stats func() cache.Stats) {
+	counter := func(name, help string, v func(cache.Stats) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(v(stats())) })
+	}
+	gauge := func(name, help string, v func(cache.Stats) int64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
+			func() float64 { return float64(v(stats())) })
+	}
+	m.registry.MustRegister(
+		counter("zerkalo_cache_stores_total", "Entries written to the cache.", func(s cache.Stats) int64 { return s.Stores }),
+		counter("zerkalo_cache_evictions_total", "Entries evicted to respect cache.max_size.", func(s cache.Stats) int64 { return s.Evictions }),
+		counter("zerkalo_cache_corrupt_total", "Damaged entries found and dropped.", func(s cache.Stats) int64 { return s.Corrupt }),
+		counter("zerkalo_cache_revalidations_total", "Entries refreshed by a 304 from the origin.", func(s cache.Stats) int64 { return s.Revalidated }),
+		gauge("zerkalo_cache_entries", "Entries in the cache.", func(s cache.Stats) int64 { return s.Entries }),
+		gauge("zerkalo_cache_bytes", "Bytes of the cache's bodies on disk.", func(s cache.Stats) int64 { return s.Bytes }),
+	)
+}
+
+// ObserveCertificate records the expiry of the certificate served for a
+// mirror domain.
+func (m *Metrics) ObserveCertificate(domain string, cert *tls.Certificate) {
+	if m == nil || cert == nil || cert.Leaf == nil || domain == "" {
+		return
+	}
+	m.CertExpiry.WithLabelValues(domain).Set(float64(cert.Leaf.NotAfter.Unix()))
 }
 
 // Registry returns the registry, for registering more collectors (cache,
@@ -89,6 +133,13 @@ func (m *Metrics) Instrument(h http.Handler) http.Handler {
 		h.ServeHTTP(cw, r)
 		m.requests.WithLabelValues(r.Proto, strconv.Itoa(cw.status)).Inc()
 		m.bytesServed.WithLabelValues(r.Proto).Add(float64(cw.bytes))
+		result := w.Header().Get("X-Cache")
+		switch result {
+		case cacheHit, cacheMiss, cacheStale, cacheRevalidated:
+		default:
+			result = "NONE"
+		}
+		m.cacheResults.WithLabelValues(result).Inc()
 	})
 }
 

@@ -265,8 +265,16 @@ func TestDemoServesMirroredPages(t *testing.T) {
 	}
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !bytes.Contains(metrics, []byte(`zerkalo_requests_total{code="200",proto="HTTP/2.0"}`)) {
-		t.Errorf("metrics lack the request counter:\n%.2000s", metrics)
+	for _, want := range []string{
+		`zerkalo_requests_total{code="200",proto="HTTP/2.0"}`,
+		`zerkalo_cache_responses_total{result="HIT"}`,
+		`zerkalo_certificate_expiry_timestamp_seconds{domain="mirror.test"}`,
+		`zerkalo_active_domains 1`,
+		`zerkalo_cache_entries`,
+	} {
+		if !bytes.Contains(metrics, []byte(want)) {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 	logs := e.allLogs()
 	for _, leak := range append(readerPorts, "secret") {

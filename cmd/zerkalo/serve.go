@@ -119,6 +119,7 @@ func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode boo
 	}
 	defer store.Close()
 	sh.store = store
+	sh.metrics.RegisterCache(store.Stats)
 	if sh.relays, err = enroll.OpenStore(cfg.StateDir); err != nil {
 		return fmt.Errorf("relay enrollments: %w", err)
 	}
@@ -149,7 +150,13 @@ func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode boo
 		Handler: sh.metrics.Instrument(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			current.Load().handler.ServeHTTP(w, r)
 		})),
-		TLSConfig: &tls.Config{GetCertificate: func(h *tls.ClientHelloInfo) (*tls.Certificate, error) { return current.Load().getCertificate(h) }},
+		TLSConfig: &tls.Config{GetCertificate: func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			cert, err := current.Load().getCertificate(h)
+			if err == nil {
+				sh.metrics.ObserveCertificate(strings.ToLower(h.ServerName), cert)
+			}
+			return cert, err
+		}},
 		Logger:    log,
 		Ready: func(addr net.Addr) {
 			if cfg.TLS.Mode == "self-signed" {
@@ -168,6 +175,7 @@ func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode boo
 			sh.obtainCertificates(srvCtx)
 			go sh.relays.Watch(srvCtx, 2*time.Second, func() {
 				sh.loadRelays()
+				sh.metrics.Relays.Set(float64(len(sh.relayNames.Load().list)))
 				log.Info("relay enrollments changed", "relays", len(sh.relayNames.Load().names))
 				sh.obtainCertificates(srvCtx)
 			})
@@ -194,6 +202,8 @@ func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode boo
 			// the clock, so only the log and the next timer need doing.
 		}
 		now := time.Now()
+		sh.metrics.ActiveDomains.Set(float64(len(sh.live.Load().Active(now))))
+		sh.metrics.Relays.Set(float64(len(sh.relayNames.Load().list)))
 		log.Debug("domains", "active", strings.Join(sh.live.Load().Active(now), " "), "pending", strings.Join(sh.live.Load().Pending(now), " "))
 		if next := sh.live.Load().NextChange(now); !next.IsZero() {
 			windows.Reset(time.Until(next))
