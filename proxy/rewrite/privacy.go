@@ -78,7 +78,7 @@ func splitHost(v string) (host, rest string, ok bool) {
 		return "", "", false
 	}
 	end := j
-	for end < len(v) && !strings.ContainsRune(`/\?#`, rune(v[end])) {
+	for end < len(v) && v[end] != '/' && v[end] != '\\' && v[end] != '?' && v[end] != '#' {
 		end++
 	}
 	h := v[j:end]
@@ -88,7 +88,10 @@ func splitHost(v string) (host, rest string, ok bool) {
 	if c := strings.LastIndexByte(h, ':'); c >= 0 && !strings.Contains(h[c:], "]") {
 		h = h[:c]
 	}
-	return strings.TrimSuffix(strings.ToLower(h), "."), v[end:], true
+	if !isLowerHost(h) {
+		h = strings.ToLower(h)
+	}
+	return strings.TrimSuffix(h, "."), v[end:], true
 }
 
 // shareLink reports whether a link carries an origin URL, URL-encoded, in
@@ -257,4 +260,14 @@ func (d *Doc) embedInScript(text []byte) string {
 		}
 	}
 	return ""
+}
+
+// isLowerHost reports whether h has no upper-case ASCII letter.
+func isLowerHost(h string) bool {
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; 'A' <= c && c <= 'Z' || c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

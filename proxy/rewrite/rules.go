@@ -29,6 +29,8 @@ type Rules struct {
 	hosts   map[string]string // host → tracker name; matches its sub-hosts too
 	paths   []pathRule
 	scripts []signature
+	byFirst *[256][]signature // scripts by first byte, built once
+	pairs   *[1024]uint64     // bit set of the first two bytes of scripts
 	params  nameSet
 	cookies nameSet
 	embeds  []*embed
@@ -126,6 +128,7 @@ func parseRules(b []byte) (*Rules, error) {
 	if err := r.add("", RuleSet{StripParams: f.StripParams, StripCookies: f.StripCookies}); err != nil {
 		return nil, fmt.Errorf("parse rules: %w", err)
 	}
+	r.index()
 	for _, e := range f.Embed {
 		if e.Name == "" || len(e.Hosts) == 0 {
 			return nil, errors.New("parse rules: an embed needs a name and hosts")
@@ -162,6 +165,7 @@ func (r *Rules) Extend(s RuleSet) (*Rules, error) {
 	if err := n.add("operator", s); err != nil {
 		return nil, fmt.Errorf("privacy rules: %w", err)
 	}
+	n.index()
 	return n, nil
 }
 
@@ -288,11 +292,25 @@ func (r *Rules) BlocksURL(host, pathQuery string) bool {
 		return true
 	}
 	for _, p := range r.paths {
-		if hasFoldPrefix(pathQuery, p.prefix) && (p.host == "" || underHost(host, p.host)) {
+		if len(pathQuery) >= len(p.prefix) && equalFoldString(pathQuery[:len(p.prefix)], p.prefix) &&
+			(p.host == "" || underHost(host, p.host)) {
 			return true
 		}
 	}
 	return false
+}
+
+// equalFoldString is strings.EqualFold for ASCII case only.
+func equalFoldString(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if lowerASCII(a[i]) != lowerASCII(b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // underHost reports whether host is h or a host under it.
@@ -304,28 +322,39 @@ func underHost(host, h string) bool {
 // holds a signature, names a blocked host anywhere (in a string, a
 // concatenation, a comment), or holds a blocked path on a host it names.
 func (r *Rules) BlocksScript(text []byte) bool {
-	for _, sig := range r.scripts {
-		if containsSignature(text, sig) {
-			return true
-		}
-	}
-	return r.namesTracker(text)
+	return r.hasSignature(text) || r.namesTracker(text)
 }
 
-// containsSignature finds sig in text, at the start of an identifier when
-// sig starts with one.
-func containsSignature(text []byte, sig signature) bool {
-	for off := 0; ; {
-		i := bytes.Index(text[off:], []byte(sig.s))
-		if i < 0 {
-			return false
+// hasSignature reports whether text holds a signature, at the start of an
+// identifier when the signature starts with one. It reads text once,
+// looking up the signatures that start with each byte.
+func (r *Rules) hasSignature(text []byte) bool {
+	by, pairs := r.byFirst, r.pairs
+	for i := 0; i+1 < len(text); i++ {
+		k := uint16(text[i])<<8 | uint16(text[i+1])
+		if pairs[k>>6]&(1<<(k&63)) == 0 {
+			continue
 		}
-		i += off
-		if !sig.ident || i == 0 || !isJSIdent(text[i-1]) {
-			return true
+		for _, sig := range by[text[i]] {
+			if len(text)-i >= len(sig.s) && string(text[i:i+len(sig.s)]) == sig.s &&
+				(!sig.ident || i == 0 || !isJSIdent(text[i-1])) {
+				return true
+			}
 		}
-		off = i + 1
 	}
+	return false
+}
+
+// index builds byFirst from scripts.
+func (r *Rules) index() {
+	var by [256][]signature
+	var pairs [1024]uint64
+	for _, sig := range r.scripts {
+		by[sig.s[0]] = append(by[sig.s[0]], sig)
+		k := uint16(sig.s[0])<<8 | uint16(sig.s[1])
+		pairs[k>>6] |= 1 << (k & 63)
+	}
+	r.byFirst, r.pairs = &by, &pairs
 }
 
 // namesTracker looks at every run of host-name bytes holding a dot and
