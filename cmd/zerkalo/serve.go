@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -157,7 +158,7 @@ func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode boo
 			}
 			return cert, err
 		}},
-		Logger:    log,
+		Logger: log,
 		Ready: func(addr net.Addr) {
 			if cfg.TLS.Mode == "self-signed" {
 				log.Info("self-signed mode: trust this CA to avoid browser warnings",
@@ -171,6 +172,25 @@ func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode boo
 			}
 			if cfg.AdminListen != "" {
 				extra.Go(func() { serveAdmin(srvCtx, cfg.AdminListen, sh) })
+			}
+			if cfg.Cache.Warm {
+				w := &proxy.Warmer{
+					Edge: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+						current.Load().handler.ServeHTTP(w, r)
+					}),
+					Host: func() string {
+						if active := sh.live.Load().Active(time.Now()); len(active) > 0 {
+							return active[0]
+						}
+						return ""
+					},
+					Paths:    cfg.Cache.WarmPaths,
+					Feeds:    cfg.Cache.WarmFeeds,
+					Every:    time.Duration(cfg.Cache.WarmEvery),
+					MaxItems: cfg.Cache.WarmMaxItems,
+					Logger:   log,
+				}
+				extra.Go(func() { w.Run(srvCtx) })
 			}
 			sh.obtainCertificates(srvCtx)
 			go sh.relays.Watch(srvCtx, 2*time.Second, func() {
@@ -313,6 +333,13 @@ func restartOnly(old, new *config.Config) []string {
 	}
 	if old.HTTPListen != new.HTTPListen {
 		keys = append(keys, "http_listen")
+	}
+	if old.AdminListen != new.AdminListen {
+		keys = append(keys, "admin_listen")
+	}
+	if old.Cache.Warm != new.Cache.Warm || old.Cache.WarmEvery != new.Cache.WarmEvery ||
+		!slices.Equal(old.Cache.WarmPaths, new.Cache.WarmPaths) || !slices.Equal(old.Cache.WarmFeeds, new.Cache.WarmFeeds) {
+		keys = append(keys, "cache.warm*")
 	}
 	if old.TLS.Mode != new.TLS.Mode || old.ACME != new.ACME {
 		keys = append(keys, "tls.mode and [acme]")

@@ -141,6 +141,14 @@ type CacheConfig struct {
 	// response of that type stays fresh. A file that sets cache.ttl
 	// replaces the default table.
 	TTL map[string]Duration `toml:"ttl"`
+	// Warm turns on the warmer: every WarmEvery it asks the edge for
+	// WarmPaths and for up to WarmMaxItems articles of each of WarmFeeds,
+	// so the cache holds the current news before readers ask.
+	Warm         bool     `toml:"warm"`
+	WarmEvery    Duration `toml:"warm_every"`
+	WarmPaths    []string `toml:"warm_paths"`
+	WarmFeeds    []string `toml:"warm_feeds"`
+	WarmMaxItems int      `toml:"warm_max_items"`
 }
 
 // MirrorsConfig is the [mirrors] table: the signed list of the site's
@@ -208,6 +216,11 @@ func defaults(getenv func(string) string, euid int) *Config {
 			MaxObject:    64 << 20,
 			StaleIfError: Duration(168 * time.Hour),
 			TTL:          map[string]Duration{"text/html": Duration(60 * time.Second)},
+			Warm:         true,
+			WarmEvery:    Duration(5 * time.Minute),
+			WarmPaths:    []string{"/"},
+			WarmFeeds:    []string{"/api/"},
+			WarmMaxItems: 50,
 		},
 		Mirrors: MirrorsConfig{
 			MainDomain:     MainDomainOf(site),

@@ -52,6 +52,7 @@ var typedKeys = []struct {
 	{"cache.max_object", []unstable.Kind{unstable.String, unstable.Integer}, `a size like "64MiB" or a number of bytes`},
 	{"cache.stale_if_error", []unstable.Kind{unstable.String}, `a duration string like "168h"`},
 	{"cache.ttl", []unstable.Kind{unstable.InlineTable}, `a table of media types like { "text/html" = "60s" }`},
+	{"cache.warm_every", []unstable.Kind{unstable.String}, `a duration string like "5m"`},
 	{"mirrors.alternatives", []unstable.Kind{unstable.Array}, "an array of URL strings"},
 	{"mirrors.publish_domains", []unstable.Kind{unstable.Integer}, "an integer"},
 	{"mirrors.footer_link", []unstable.Kind{unstable.Bool}, "true or false"},

@@ -99,6 +99,11 @@ dir = "/srv/cache"
 max_size = "10GiB"
 max_object = 1048576
 stale_if_error = "24h"
+warm = true
+warm_every = "10m"
+warm_paths = ["/", "/news"]
+warm_feeds = ["/api/zrqiteuuir"]
+warm_max_items = 7
 [cache.ttl]
 "text/html" = "5m"
 "application/json" = "0s"
@@ -163,6 +168,11 @@ footer_link = false
 			MaxObject:    1 << 20,
 			StaleIfError: Duration(24 * time.Hour),
 			TTL:          map[string]Duration{"text/html": Duration(5 * time.Minute), "application/json": 0},
+			Warm:         true,
+			WarmEvery:    Duration(10 * time.Minute),
+			WarmPaths:    []string{"/", "/news"},
+			WarmFeeds:    []string{"/api/zrqiteuuir"},
+			WarmMaxItems: 7,
 		},
 		Mirrors: MirrorsConfig{
 			EdgeKey:        filepath.Join(dir, "keys/edge.key"),

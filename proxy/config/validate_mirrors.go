@@ -34,6 +34,19 @@ func (v *validator) cache() {
 			v.add(name+": must not be negative", id, dotID("cache.ttl"))
 		}
 	}
+	if c.Warm {
+		v.positive("cache.warm_every", int64(c.WarmEvery))
+		v.positive("cache.warm_max_items", int64(c.WarmMaxItems))
+	}
+	for i, p := range append(slices.Clone(c.WarmPaths), c.WarmFeeds...) {
+		key := "cache.warm_paths"
+		if i >= len(c.WarmPaths) {
+			key = "cache.warm_feeds"
+		}
+		if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
+			v.add(fmt.Sprintf("%s: %q is not a root-relative mirror path like \"/api/\"", key, p), dotID(key))
+		}
+	}
 }
 
 // mediaTypeRE matches a lower-case type/subtype of RFC 6838's restricted
