@@ -2,9 +2,12 @@ package rewrite
 
 import (
 	"bytes"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -31,6 +34,7 @@ type Rules struct {
 	scripts []signature
 	byFirst *[256][]signature // scripts by first byte, built once
 	pairs   *[1024]uint64     // bit set of the first two bytes of scripts
+	print   string            // Fingerprint, computed by index
 	params  nameSet
 	cookies nameSet
 	embeds  []*embed
@@ -355,6 +359,42 @@ func (r *Rules) index() {
 		pairs[k>>6] |= 1 << (k & 63)
 	}
 	r.byFirst, r.pairs = &by, &pairs
+	r.print = r.fingerprint()
+}
+
+// Fingerprint identifies the rule set: two sets with the same entries have
+// the same fingerprint. A cache of rewritten bodies can key or purge on
+// it, since a body rewritten under other rules may hold other elements.
+func (r *Rules) Fingerprint() string { return r.print }
+
+func (r *Rules) fingerprint() string {
+	var lines []string
+	for h := range r.hosts {
+		lines = append(lines, "h "+h)
+	}
+	for _, p := range r.paths {
+		lines = append(lines, "p "+p.host+p.prefix)
+	}
+	for _, sig := range r.scripts {
+		lines = append(lines, "s "+sig.s)
+	}
+	for _, set := range []struct {
+		tag string
+		n   nameSet
+	}{{"q ", r.params}, {"c ", r.cookies}} {
+		for n := range set.n.exact {
+			lines = append(lines, set.tag+n)
+		}
+		for _, n := range set.n.prefixes {
+			lines = append(lines, set.tag+n+"*")
+		}
+	}
+	for _, e := range r.embeds {
+		lines = append(lines, fmt.Sprintf("e %+v", *e))
+	}
+	slices.Sort(lines)
+	sum := sha256.Sum256([]byte(strings.Join(lines, "\n")))
+	return hex.EncodeToString(sum[:8])
 }
 
 // namesTracker looks at every run of host-name bytes holding a dot and

@@ -290,6 +290,11 @@ func TestRulesExtend(t *testing.T) {
 		{"operator cookie", r.BlocksCookie("spy_id"), true},
 		{"built-in cookie kept", r.BlocksCookie("_ga"), true},
 		{"base unchanged", base.Tracker("stats.example.net") != "" || base.Tracker("liveinternet.ru") == "", false},
+		{"fingerprint changes", r.Fingerprint() != base.Fingerprint() && len(base.Fingerprint()) == 16, true},
+	}
+	same, err := base.Extend(RuleSet{})
+	if err != nil || same.Fingerprint() != base.Fingerprint() {
+		t.Errorf("an empty Extend changed the fingerprint: %v", err)
 	}
 	for _, c := range checks {
 		if c.got != c.want {
