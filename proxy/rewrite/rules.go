@@ -132,7 +132,6 @@ func parseRules(b []byte) (*Rules, error) {
 	if err := r.add("", RuleSet{StripParams: f.StripParams, StripCookies: f.StripCookies}); err != nil {
 		return nil, fmt.Errorf("parse rules: %w", err)
 	}
-	r.index()
 	for _, e := range f.Embed {
 		if e.Name == "" || len(e.Hosts) == 0 {
 			return nil, errors.New("parse rules: an embed needs a name and hosts")
@@ -146,6 +145,7 @@ func parseRules(b []byte) (*Rules, error) {
 			r.byHost[n] = e
 		}
 	}
+	r.index()
 	return r, nil
 }
 
