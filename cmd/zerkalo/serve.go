@@ -400,7 +400,10 @@ func (sh *shared) obtainCertificates(ctx context.Context) {
 	}
 	names := append(sh.live.Load().Certified(time.Now()), sh.relayNames.Load().list...)
 	go func() {
-		if err := sh.certs.ObtainAll(ctx, names); err != nil && ctx.Err() == nil {
+		switch err := sh.certs.ObtainAll(ctx, names); {
+		case err == nil:
+			sh.log.Info("acme: certificates ready", "domains", strings.Join(names, " "))
+		case ctx.Err() == nil:
 			sh.log.Warn("acme: some certificates could not be obtained yet", "err", err)
 		}
 	}()
