@@ -53,7 +53,7 @@ func (e *Edge) lookup(key, mirrorHost string) (*cache.Entry, cache.State) {
 // entries at once; otherwise one origin fetch per key at a time, which the
 // readers waiting for it then share.
 func (e *Edge) serveCached(w http.ResponseWriter, r *http.Request, req *request) {
-	req.key = cache.Key(req.target)
+	req.key = cache.Key(req.target) + e.rulesKey
 	entry, state := e.lookup(req.key, req.mirrorHost)
 	switch state {
 	case cache.Fresh:

@@ -66,6 +66,9 @@ type Edge struct {
 	cookies   *cookieNames
 	log       *slog.Logger
 	limiter   *rate.Limiter // nil: no cap
+	// rulesKey ends every cache key: a body rewritten under other tracker
+	// rules is another entry, so a rule change takes effect at once.
+	rulesKey string
 
 	group      cache.Group // one origin fetch per cache key at a time
 	refreshing sync.Map    // cache keys with a background revalidation running
@@ -114,6 +117,7 @@ func New(opts Options) (*Edge, error) {
 	}
 	// Feeds vary by Host; their cache variant is the mirror host.
 	e.opts.CachePolicy.Keyed = append(slices.Clip(e.opts.CachePolicy.Keyed), "Host")
+	e.rulesKey = "#rules=" + opts.Mapper.Rules().Fingerprint()
 	e.bgCtx, e.bgCancel = context.WithCancel(context.Background())
 	e.proxy = &httputil.ReverseProxy{
 		Rewrite:        e.rewriteRequest,

@@ -443,6 +443,11 @@ func build(cfg *config.Config, sh *shared) (*edgeState, error) {
 	if err != nil {
 		return nil, err
 	}
+	rules, err := rewrite.DefaultRules().Extend(cfg.Privacy.RuleSet())
+	if err != nil {
+		return nil, fmt.Errorf("[privacy]: %w", err)
+	}
+	mapper = mapper.WithRules(rules)
 	transport := proxy.NewOriginTransport(proxy.OriginOptions{
 		IsOrigin:       mapper.IsOrigin,
 		Resolve:        origin.Resolve,

@@ -11,6 +11,8 @@
 package config
 
 import (
+	"zerkalo/proxy/rewrite"
+
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,6 +56,8 @@ type Config struct {
 	Origin  OriginConfig  `toml:"origin"`
 	Cache   CacheConfig   `toml:"cache"`
 	Mirrors MirrorsConfig `toml:"mirrors"`
+	// Privacy extends the built-in tracker rules (proxy/rewrite/rules.toml).
+	Privacy PrivacyConfig `toml:"privacy"`
 
 	// Path is the file the configuration came from, "" for Default.
 	Path string `toml:"-"`
@@ -151,6 +155,32 @@ type CacheConfig struct {
 	WarmMaxItems int      `toml:"warm_max_items"`
 }
 
+// PrivacyConfig is the [privacy] table: the operator's additions to the
+// built-in tracker rules. See proxy/rewrite/RULES.md.
+type PrivacyConfig struct {
+	// BlockHosts are tracker hosts (each with the hosts under it), or
+	// "host/path" prefixes.
+	BlockHosts []string `toml:"block_hosts"`
+	// BlockScripts are signatures that mark an inline script as a tracker.
+	BlockScripts []string `toml:"block_scripts"`
+	// BlockPaths are beacon path prefixes refused on every host.
+	BlockPaths []string `toml:"block_paths"`
+	// StripParams are query parameters removed from links ("x_*": prefix).
+	StripParams []string `toml:"strip_params"`
+	// StripCookies are cookie names dropped from origin responses.
+	StripCookies []string `toml:"strip_cookies"`
+	// AllowHosts lifts built-in host entries, written as in rules.toml.
+	AllowHosts []string `toml:"allow_hosts"`
+}
+
+// RuleSet returns the privacy additions as the rewriter takes them.
+func (p PrivacyConfig) RuleSet() rewrite.RuleSet {
+	return rewrite.RuleSet{
+		BlockHosts: p.BlockHosts, AllowHosts: p.AllowHosts, BlockScripts: p.BlockScripts,
+		BlockPaths: p.BlockPaths, StripParams: p.StripParams, StripCookies: p.StripCookies,
+	}
+}
+
 // MirrorsConfig is the [mirrors] table: the signed list of the site's
 // addresses served at /.well-known/zerkalo/mirrors.json.
 type MirrorsConfig struct {
@@ -221,6 +251,10 @@ func defaults(getenv func(string) string, euid int) *Config {
 			WarmPaths:    []string{"/"},
 			WarmFeeds:    []string{"/api/"},
 			WarmMaxItems: 50,
+		},
+		Privacy: PrivacyConfig{
+			BlockHosts: []string{}, BlockScripts: []string{}, BlockPaths: []string{},
+			StripParams: []string{}, StripCookies: []string{}, AllowHosts: []string{},
 		},
 		Mirrors: MirrorsConfig{
 			MainDomain:     MainDomainOf(site),

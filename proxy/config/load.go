@@ -54,6 +54,12 @@ var typedKeys = []struct {
 	{"cache.ttl", []unstable.Kind{unstable.InlineTable}, `a table of media types like { "text/html" = "60s" }`},
 	{"cache.warm_every", []unstable.Kind{unstable.String}, `a duration string like "5m"`},
 	{"mirrors.alternatives", []unstable.Kind{unstable.Array}, "an array of URL strings"},
+	{"privacy.block_hosts", []unstable.Kind{unstable.Array}, "an array of strings"},
+	{"privacy.block_scripts", []unstable.Kind{unstable.Array}, "an array of strings"},
+	{"privacy.block_paths", []unstable.Kind{unstable.Array}, "an array of strings"},
+	{"privacy.strip_params", []unstable.Kind{unstable.Array}, "an array of strings"},
+	{"privacy.strip_cookies", []unstable.Kind{unstable.Array}, "an array of strings"},
+	{"privacy.allow_hosts", []unstable.Kind{unstable.Array}, "an array of strings"},
 	{"mirrors.publish_domains", []unstable.Kind{unstable.Integer}, "an integer"},
 	{"mirrors.footer_link", []unstable.Kind{unstable.Bool}, "true or false"},
 	{"domains", []unstable.Kind{unstable.Array}, "an array of host names or tables"},
@@ -146,6 +152,9 @@ func (c *Config) checkKinds(kinds map[string]unstable.Kind) error {
 	}
 	errs = append(errs, c.checkTTLKinds(kinds)...)
 	errs = append(errs, c.checkArrayKinds(kinds, "mirrors.alternatives", unstable.String, "a URL string")...)
+	for _, k := range []string{"block_hosts", "block_scripts", "block_paths", "strip_params", "strip_cookies", "allow_hosts"} {
+		errs = append(errs, c.checkArrayKinds(kinds, "privacy."+k, unstable.String, "a string")...)
+	}
 	return sortErrors(errs)
 }
 

@@ -114,6 +114,13 @@ main_domain = "rferl.org"
 alternatives = ["https://mirror2.example/ru/", "http://`+onion+`.onion/"]
 publish_domains = 3
 footer_link = false
+[privacy]
+block_hosts = ["stats.example.net", "cdn.example.org/pixel"]
+block_scripts = ["myTracker("]
+block_paths = ["/collect/"]
+strip_params = ["ref_*"]
+strip_cookies = ["spy_id"]
+allow_hosts = []
 `)
 	c, err := Load(path)
 	if err != nil {
@@ -181,6 +188,14 @@ footer_link = false
 			Alternatives:   []string{"https://mirror2.example/ru/", "http://" + onion + ".onion/"},
 			PublishDomains: 3,
 			FooterLink:     false,
+		},
+		Privacy: PrivacyConfig{
+			BlockHosts:   []string{"stats.example.net", "cdn.example.org/pixel"},
+			BlockScripts: []string{"myTracker("},
+			BlockPaths:   []string{"/collect/"},
+			StripParams:  []string{"ref_*"},
+			StripCookies: []string{"spy_id"},
+			AllowHosts:   []string{},
 		},
 		Path: path,
 	}

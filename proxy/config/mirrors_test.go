@@ -119,6 +119,8 @@ func TestLoadNewKeyErrors(t *testing.T) {
 		{"stale integer", "[cache]\nstale_if_error = 5\n", []string{`2: cache.stale_if_error: want a duration string like "168h", not an integer`}},
 		{"warm path relative", "[cache]\nwarm_paths = [\"api\"]\n", []string{`2: cache.warm_paths: "api" is not a root-relative mirror path like "/api/"`}},
 		{"warm feed protocol-relative", "[cache]\n\nwarm_feeds = [\"//x.example/api/\"]\n", []string{`3: cache.warm_feeds: "//x.example/api/" is not a root-relative mirror path like "/api/"`}},
+		{"privacy short signature", "[privacy]\nblock_scripts = [\"x(\"]\n", []string{`2: privacy.block_scripts: block_scripts "x(": a signature needs 3 or more characters`}},
+		{"privacy not strings", "[privacy]\nblock_hosts = [1]\n", []string{`2: privacy.block_hosts`}},
 		{"warm every zero", "[cache]\nwarm_every = \"0s\"\n", []string{`2: cache.warm_every: must be greater than zero`}},
 		{"warm every integer", "[cache]\nwarm_every = 300\n", []string{`2: cache.warm_every: want a duration string like "5m", not an integer`}},
 		{"ttl upper case", "[cache.ttl]\n\"text/html\" = \"1m\"\n\"Text/CSS\" = \"1m\"\n", []string{`3: cache.ttl."Text/CSS": "Text/CSS" is not a lower-case media type like "text/html", without parameters`}},

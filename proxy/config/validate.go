@@ -1,6 +1,8 @@
 package config
 
 import (
+	"zerkalo/proxy/rewrite"
+
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -33,6 +35,7 @@ func (c *Config) Validate() error {
 	v.origin()
 	v.cache()
 	v.mirrors()
+	v.privacy()
 	return sortErrors(v.errs)
 }
 
@@ -363,4 +366,23 @@ func validLabel(l string) bool {
 		}
 	}
 	return true
+}
+
+// privacy checks the [privacy] additions the way the rewriter will read
+// them, one key at a time so that an error names its line.
+func (v *validator) privacy() {
+	p := v.c.Privacy
+	for key, set := range map[string]rewrite.RuleSet{
+		"block_hosts":   {BlockHosts: p.BlockHosts},
+		"block_scripts": {BlockScripts: p.BlockScripts},
+		"block_paths":   {BlockPaths: p.BlockPaths},
+		"strip_params":  {StripParams: p.StripParams},
+		"strip_cookies": {StripCookies: p.StripCookies},
+		"allow_hosts":   {AllowHosts: p.AllowHosts},
+	} {
+		if _, err := rewrite.DefaultRules().Extend(set); err != nil {
+			msg := strings.TrimPrefix(err.Error(), "privacy rules: ")
+			v.add("privacy."+key+": "+msg, dotID("privacy."+key), dotID("privacy"))
+		}
+	}
 }
