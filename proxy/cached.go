@@ -97,7 +97,7 @@ func (e *Edge) fetch(w http.ResponseWriter, r *http.Request, req *request) {
 			return
 		}
 		w.Header().Set("Retry-After", "1")
-		e.refuse(w, http.StatusServiceUnavailable, "the mirror is busy; try again in a moment")
+		e.writeErrorPage(w, http.StatusServiceUnavailable, func(m messages) string { return m.Busy })
 		return
 	}
 	e.forward(w, r, req)

@@ -56,6 +56,11 @@ type Options struct {
 	// mirror list); nil answers 404 there. Those paths never reach the
 	// origin.
 	Local http.Handler
+	// Footer is HTML that pages carry before </body> (see Footer); "" for
+	// none.
+	Footer string
+	// MirrorLinks returns the public addresses the edge's error pages list.
+	MirrorLinks func() []string
 }
 
 // Edge is the mirror's HTTP handler. It is safe for concurrent use.
@@ -118,6 +123,9 @@ func New(opts Options) (*Edge, error) {
 	// Feeds vary by Host; their cache variant is the mirror host.
 	e.opts.CachePolicy.Keyed = append(slices.Clip(e.opts.CachePolicy.Keyed), "Host")
 	e.rulesKey = "#rules=" + opts.Mapper.Rules().Fingerprint()
+	if opts.Footer != "" {
+		e.rulesKey += "#footer"
+	}
 	e.bgCtx, e.bgCancel = context.WithCancel(context.Background())
 	e.proxy = &httputil.ReverseProxy{
 		Rewrite:        e.rewriteRequest,
@@ -178,7 +186,7 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path, query, _ := strings.Cut(r.RequestURI, "?")
 	target, err := e.opts.Mapper.ToOrigin(path, originQuery(query))
 	if err != nil {
-		e.refuse(w, http.StatusNotFound, "no such page on this mirror")
+		e.writeErrorPage(w, http.StatusNotFound, func(m messages) string { return m.NotFound })
 		return
 	}
 	req := &request{target: target, mirrorHost: host, acceptEncoding: r.Header.Get("Accept-Encoding")}
@@ -306,7 +314,7 @@ func (e *Edge) handleError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	e.log.Warn("origin fetch failed", "origin", target, "status", status, "err", err)
-	e.refuse(w, status, "the origin could not be reached; try again later")
+	e.writeErrorPage(w, status, func(m messages) string { return m.Unreachable })
 }
 
 // originQuery returns the query to send to the origin: the reader's, less

@@ -66,7 +66,7 @@ func (m *MirrorList) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	applyHeaderPolicy(h)
+	setSecurityHeaders(h)
 	h.Set("Cache-Control", "public, max-age=300")
 	h.Set("Access-Control-Allow-Origin", "*") // readable by extensions and other mirrors
 	var body []byte
@@ -95,6 +95,15 @@ func (m *MirrorList) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Content-Type", "text/plain; charset=utf-8")
 	}
 	w.Write(body)
+}
+
+// Links returns the addresses the list holds now, for error pages.
+func (m *MirrorList) Links() []string {
+	_, _, entries, err := m.current()
+	if err != nil {
+		return nil
+	}
+	return entries
 }
 
 // current returns the list, its signature and its URLs, rebuilding them

@@ -101,6 +101,13 @@ func applyHeaderPolicy(h http.Header) {
 			}
 		}
 	}
+	setSecurityHeaders(h)
+}
+
+// setSecurityHeaders adds the mirror's security headers to a response the
+// edge makes itself (the mirror list, error pages), leaving what the server
+// set (Alt-Svc, HSTS) in place.
+func setSecurityHeaders(h http.Header) {
 	for k, v := range securityHeaders {
 		h.Set(k, v)
 	}

@@ -34,6 +34,7 @@ var errRangeOfRewritten = errors.New("origin sent a partial response for a body 
 func (e *Edge) modifyResponse(resp *http.Response) error {
 	req := requestFrom(resp.Request.Context())
 	doc := rewrite.NewDoc(e.opts.Mapper, req.target)
+	doc.Footer = e.opts.Footer
 	h := resp.Header
 	if req.entry != nil {
 		if stop := e.answerFromCache(req, resp); stop != nil {
@@ -373,9 +374,7 @@ func writeExternalLink(w http.ResponseWriter, to string) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	for k, v := range securityHeaders {
-		h.Set(k, v)
-	}
+	setSecurityHeaders(h)
 	w.WriteHeader(http.StatusOK)
 	externalLinkPage.Execute(w, to)
 }

@@ -482,6 +482,8 @@ func build(cfg *config.Config, sh *shared) (*edgeState, error) {
 		CachePolicy: cachePolicy(cfg),
 		OriginRate:  cfg.Origin.RateLimit,
 		Local:       local,
+		Footer:      footer(cfg, origin.Site),
+		MirrorLinks: mirrors.Links,
 	})
 	if err != nil {
 		return nil, err
@@ -539,6 +541,15 @@ func mirrorList(cfg *config.Config, live *domains.Set) (*proxy.MirrorList, error
 		return nil, fmt.Errorf("mirrors.certificate %s: %w", m.Certificate, err)
 	}
 	return list, nil
+}
+
+// footer returns the link to the mirror list that pages carry, if the
+// configuration wants it.
+func footer(cfg *config.Config, site string) string {
+	if !cfg.Mirrors.FooterLink {
+		return ""
+	}
+	return proxy.Footer(config.MainDomainOf(site))
 }
 
 // cachePolicy returns what the configuration says about freshness.

@@ -17,6 +17,10 @@ type Doc struct {
 	// that rewritten URLs are made absolute on. Feeds and sitemaps need it;
 	// everything else leaves it empty and gets root-relative paths.
 	Absolute string
+	// Footer, when not empty, is HTML inserted once before the </body> of
+	// a top-level HTML document (not in fragments loaded by script, which
+	// have no </body>): the mirror's "if this address stops working" link.
+	Footer string
 
 	keepAll bool // tests only: map URLs but apply no privacy rule
 }

@@ -131,6 +131,9 @@ type htmlRewriter struct {
 	baseSet bool   // a <base href> was seen
 	depth   int
 
+	footerDone bool // Doc.Footer was written
+	noscript   int  // open <noscript> elements, whose content is read as HTML
+
 	attrs []attr
 	tag   tagInfo
 	dec   *html.Tokenizer // decodes the current tag's attribute values
@@ -197,6 +200,9 @@ func (r *htmlRewriter) run(s *source) error {
 		}
 		switch kind {
 		case tokStart:
+			if len(tok) > 9 && equalFoldASCII(tok[1:9], []byte("noscript")) && !isLetter(tok[9]) {
+				r.noscript++
+			}
 			raw, act, err := r.startTag(tok)
 			if err == nil {
 				err = r.content(s, raw, act)
@@ -206,10 +212,32 @@ func (r *htmlRewriter) run(s *source) error {
 			}
 		case tokComment:
 			r.writeEmbedded(tok)
+		case tokEnd:
+			if r.noscript > 0 && isEndTagOf(tok, "noscript") {
+				r.noscript--
+			}
+			if r.depth == 0 && r.noscript == 0 && r.d.Footer != "" && !r.footerDone && isEndTagOf(tok, "body") {
+				r.out.WriteString(r.d.Footer)
+				r.footerDone = true
+			}
+			r.out.Write(tok)
 		default:
 			r.out.Write(tok)
 		}
 	}
+}
+
+// isEndTagOf reports whether tok, an end tag, closes the element name
+// (lower case).
+func isEndTagOf(tok []byte, name string) bool {
+	if len(tok) < len(name)+3 || !equalFoldASCII(tok[2:2+len(name)], []byte(name)) {
+		return false
+	}
+	switch tok[2+len(name)] {
+	case '>', '/', ' ', '\t', '\n', '\r', '\f':
+		return true
+	}
+	return false
 }
 
 // rawText streams the content of a script, style or plaintext element.

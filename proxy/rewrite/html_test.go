@@ -639,3 +639,27 @@ func largePage(page []byte, n int) []byte {
 	}
 	return b.Bytes()
 }
+
+func TestHTMLFooter(t *testing.T) {
+	m, err := NewMapper("www.rferl.org", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"<html><body><p>x</p></body></html>", "<html><body><p>x</p><i>F</i></body></html>"},
+		{"<html><BODY><p>x</p></BODY >", "<html><BODY><p>x</p><i>F</i></BODY >"},
+		{"<noscript></body></noscript></body>", "<noscript></body></noscript><i>F</i></body>"},
+		{"<div>a fragment</div>", "<div>a fragment</div>"},
+		{"</bodyx></body></body>", "</bodyx><i>F</i></body></body>"},
+	} {
+		d := NewDoc(m, mustParse(t, "https://www.rferl.org/"))
+		d.Footer = "<i>F</i>"
+		var out strings.Builder
+		if err := RewriteHTML(&out, strings.NewReader(tc.in), d); err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != tc.want {
+			t.Errorf("%q: got %q, want %q", tc.in, out.String(), tc.want)
+		}
+	}
+}
