@@ -137,12 +137,19 @@ func (e *edgeProcess) allLogs() string {
 // "zerkalo serve --demo --config" on it.
 func startDemoEdge(t *testing.T, conf string) (*edgeProcess, string) {
 	t.Helper()
+	return startDemoEdgeEnv(t, conf, nil)
+}
+
+// startDemoEdgeEnv is startDemoEdge with extra environment variables.
+func startDemoEdgeEnv(t *testing.T, conf string, env []string) (*edgeProcess, string) {
+	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "zerkalo.toml")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(binary, "serve", "--demo", "--config", path)
+	cmd.Env = append(os.Environ(), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,9 @@ package demo
 import (
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // server holds every precomputed resource of the demo.
@@ -141,6 +143,8 @@ func (s *server) page(w http.ResponseWriter, r *http.Request, st *site, p string
 		s.trackers.serve(w, r, http.StatusOK)
 	case st == rferl && p == TrackerWorkerPath:
 		s.worker.serve(w, r, http.StatusOK)
+	case st == rferl && p == SlowPath:
+		slow(w, r, res.home)
 	case p == "/api/" || strings.HasPrefix(p, "/api/z"):
 		res.feed.serve(w, r, http.StatusOK)
 	case p == "/sitemap.xml":
@@ -224,6 +228,26 @@ const TrackersPath = "/a/zerkalo-tracker-test/1.html"
 
 // TrackerWorkerPath is the worker script the tracker page starts.
 const TrackerWorkerPath = "/zerkalo-test/worker"
+
+// SlowPath answers with the front page after the number of milliseconds
+// given as ?ms= (at most 10 s), for tests of graceful shutdown and
+// timeouts.
+const SlowPath = "/zerkalo-test/slow"
+
+// slow waits as SlowPath asks, then serves page; it gives up if the
+// client goes away.
+func slow(w http.ResponseWriter, r *http.Request, page *resource) {
+	ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
+	t := time.NewTimer(time.Duration(min(max(ms, 0), 10000)) * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	page.serve(w, r, http.StatusOK)
+}
 
 // trackerHeaders adds the tracking headers an origin can send with a page:
 // analytics cookies, a connection hint to a tracker, reporting endpoints.
