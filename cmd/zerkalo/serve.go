@@ -398,8 +398,14 @@ func (sh *shared) obtainCertificates(ctx context.Context) {
 	if sh.certs == nil {
 		return
 	}
-	names := append(sh.live.Load().Certified(time.Now()), sh.relayNames.Load().list...)
+	own := sh.live.Load().Certified(time.Now())
+	names := append(slices.Clone(own), sh.relayNames.Load().list...)
 	go func() {
+		// Relays' domains point at the relays, which forward the
+		// challenges; the edge's own must reach the edge.
+		for _, p := range acme.DNSProblems(ctx, own, acme.SystemLookup, acme.LocalAddrs()) {
+			sh.log.Warn("acme: domain DNS", "problem", p)
+		}
 		switch err := sh.certs.ObtainAll(ctx, names); {
 		case err == nil:
 			sh.log.Info("acme: certificates ready", "domains", strings.Join(names, " "))
