@@ -159,29 +159,12 @@ func (r *htmlRewriter) link(v string) string {
 func (d *Doc) srcsetLocal(s string) string {
 	var kept []string
 	dropped := false
-	for i := 0; ; {
-		for i < len(s) && (isSpace(s[i]) || s[i] == ',') {
-			i++
-		}
-		if i == len(s) {
-			break
-		}
-		start := i
-		for i < len(s) && !isSpace(s[i]) {
-			i++
-		}
-		end := i
-		for end > start && s[end-1] == ',' {
-			end--
-		}
-		if end == i {
-			i = skipDescriptors(s, i)
-		}
-		if d.classify(s[start:end]) != urlLocal {
+	for c := range srcsetCandidates(s) {
+		if d.classify(s[c.url0:c.url1]) != urlLocal {
 			dropped = true
 			continue
 		}
-		kept = append(kept, strings.TrimRight(strings.TrimSpace(s[start:i]), ", \t\r\n\f"))
+		kept = append(kept, strings.TrimRight(strings.TrimSpace(s[c.url0:c.end]), ", \t\r\n\f"))
 	}
 	if !dropped {
 		return d.Srcset(s)

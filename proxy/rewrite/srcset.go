@@ -1,6 +1,9 @@
 package rewrite
 
-import "strings"
+import (
+	"iter"
+	"strings"
+)
 
 // Srcset rewrites a srcset attribute value with Doc.URL, one image
 // candidate at a time. Candidates are split the way the HTML standard
@@ -11,36 +14,51 @@ import "strings"
 func (d *Doc) Srcset(s string) string {
 	var b strings.Builder
 	last := 0
-	for i := 0; ; {
-		for i < len(s) && (isSpace(s[i]) || s[i] == ',') {
-			i++
-		}
-		if i == len(s) {
-			break
-		}
-		start := i
-		for i < len(s) && !isSpace(s[i]) {
-			i++
-		}
-		end := i
-		for end > start && s[end-1] == ',' {
-			end--
-		}
-		if u := d.URL(s[start:end]); u != s[start:end] {
-			b.WriteString(s[last:start])
+	for c := range srcsetCandidates(s) {
+		if u := d.URL(s[c.url0:c.url1]); u != s[c.url0:c.url1] {
+			b.WriteString(s[last:c.url0])
 			b.WriteString(u)
-			last = end
+			last = c.url1
 		}
-		if end < i { // the URL ended with commas: no descriptors
-			continue
-		}
-		i = skipDescriptors(s, i)
 	}
 	if last == 0 {
 		return s
 	}
 	b.WriteString(s[last:])
 	return b.String()
+}
+
+// srcsetCandidate is one image candidate of a srcset value: s[url0:url1]
+// is its URL, s[url0:end] the URL with its descriptors.
+type srcsetCandidate struct{ url0, url1, end int }
+
+// srcsetCandidates yields the candidates of a srcset value in order, split
+// as the HTML standard parses srcset.
+func srcsetCandidates(s string) iter.Seq[srcsetCandidate] {
+	return func(yield func(srcsetCandidate) bool) {
+		for i := 0; ; {
+			for i < len(s) && (isSpace(s[i]) || s[i] == ',') {
+				i++
+			}
+			if i == len(s) {
+				return
+			}
+			start := i
+			for i < len(s) && !isSpace(s[i]) {
+				i++
+			}
+			end := i
+			for end > start && s[end-1] == ',' {
+				end--
+			}
+			if end == i { // no commas ended the URL: descriptors may follow
+				i = skipDescriptors(s, i)
+			}
+			if !yield(srcsetCandidate{url0: start, url1: end, end: i}) {
+				return
+			}
+		}
+	}
 }
 
 // skipDescriptors returns the index after the descriptors of a srcset
