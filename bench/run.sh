@@ -349,7 +349,10 @@ RESULTS=$OUT/results.tsv
 
 # record CASE SERVER PROTO REQS SECS P50 P99 ERRS TICKS RSS0 RSS1 ORIGIN_REQS OTHERS%
 record() {
-	local cpu
+	local cpu pid
+	for pid in "$EDGE_PID" "$NGINX_PID" "$ORIGIN_PID"; do
+		kill -0 "$pid" 2>/dev/null || die "process $pid died during $1 $2 $3; edge log: $(tail -20 "$OUT/edge.log")"
+	done
 	cpu=$(awk -v t="$9" -v n="$4" -v u="$TICK_US" 'BEGIN { printf "%.0f", n ? t * u / n : 0 }')
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" \
 		"$(awk -v n="$4" -v s="$5" 'BEGIN { printf "%.0f", n / s }')" "$6" "$7" "$cpu" \
