@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 
 	"zerkalo/cache"
 	"zerkalo/proxy/fakeorigin"
+	"zerkalo/proxy/rewrite"
 )
 
 // withCache gives the edge a cache in a temporary folder.
@@ -211,5 +213,36 @@ func TestFeedStoredPerHost(t *testing.T) {
 	resp, body2 := te.get(t, "/api/", "Accept-Encoding", "identity")
 	if resp.Header.Get("X-Cache") != cacheHit || string(body2) != string(body) {
 		t.Errorf("second feed request: X-Cache %q", resp.Header.Get("X-Cache"))
+	}
+}
+
+// failingWriter is a reader that has gone away.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
+
+// TestReaderGoneAfterTheBody: when the reader disappears just as the last
+// bytes are written, the rewritten body is still stored, and nothing
+// panics.
+func TestReaderGoneAfterTheBody(t *testing.T) {
+	store, err := cache.Open(t.TempDir(), cache.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	mapper, _ := rewrite.NewMapper("www.rferl.org", nil)
+	target, _ := url.Parse("https://www.rferl.org/a/1.html")
+	policy := cache.DefaultPolicy()
+	meta, err := policy.Meta("k", "", 200, http.Header{"Content-Type": {"text/html"}, "Cache-Control": {"max-age=60"}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := "<html><body><p>small page</p></body></html>"
+	err = pipeRewrite(failingWriter{}, strings.NewReader(page), rewrite.KindHTML, rewrite.NewDoc(mapper, target), "", store.Create(meta))
+	if err == nil {
+		t.Error("no error although the reader was gone")
+	}
+	if _, state := store.Lookup("k", "", time.Now()); state != cache.Fresh {
+		t.Errorf("entry state %v, want stored and fresh", state)
 	}
 }

@@ -11,9 +11,10 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// originAcceptEncoding is what the edge asks the origin for. It decodes all
-// of them before rewriting.
-const originAcceptEncoding = "gzip, br, zstd"
+// originAcceptEncoding is what the edge asks the origin for. It decodes
+// whatever comes (gzip, br or zstd) before rewriting, but does not ask for
+// brotli, the slowest of them to decode.
+const originAcceptEncoding = "gzip, zstd"
 
 // decodeBody returns a reader of the decoded body for a Content-Encoding
 // value. Only one encoding layer is accepted; anything else is an error so

@@ -210,8 +210,9 @@ const flushEvery = 50 * time.Millisecond
 //
 // When cw is not nil the rewritten body is also stored: the entry is
 // committed before the reader sees the end of the body (so readers waiting
-// for this fetch find it), and dropped if anything fails.
-func pipeRewrite(w io.Writer, src io.Reader, kind rewrite.Kind, doc *rewrite.Doc, encoding string, cw *cache.Writer) (err error) {
+// for this fetch find it), and dropped if the origin's body or the
+// rewriting fails.
+func pipeRewrite(w io.Writer, src io.Reader, kind rewrite.Kind, doc *rewrite.Doc, encoding string, cw *cache.Writer) error {
 	bw := bufio.NewWriterSize(w, 32<<10)
 	out := &flushingWriter{enc: newEncoder(bw, encoding), buf: bw}
 	stop := out.flushEvery(flushEvery)
@@ -219,12 +220,8 @@ func pipeRewrite(w io.Writer, src io.Reader, kind rewrite.Kind, doc *rewrite.Doc
 	var dst io.Writer = out
 	if cw != nil {
 		dst = io.MultiWriter(out, cw)
-		defer func() {
-			if err != nil {
-				cw.Abort()
-			}
-		}()
 	}
+	var err error
 	if kind == rewrite.KindHTML {
 		err = rewrite.RewriteHTML(dst, src, doc)
 	} else {
@@ -234,14 +231,18 @@ func pipeRewrite(w io.Writer, src io.Reader, kind rewrite.Kind, doc *rewrite.Doc
 		}
 	}
 	if err != nil {
+		if cw != nil {
+			cw.Abort()
+		}
 		return err
 	}
 	stop()
+	// The whole body came from the origin and was rewritten: it is stored
+	// even if the reader has gone away meanwhile.
 	if cw != nil {
 		if cerr := cw.Commit(); cerr != nil && !errors.Is(cerr, cache.ErrTooLarge) {
 			slog.Warn("cache store failed", "err", cerr)
 		}
-		cw = nil // committed: not to be aborted
 	}
 	return out.close()
 }
