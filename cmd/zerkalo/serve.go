@@ -145,10 +145,10 @@ func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode boo
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
+	var services sync.WaitGroup // everything startServices runs; ends with srvCtx
+	defer services.Wait()       // after stopServing: deferred calls run last first
 	srvCtx, stopServing := context.WithCancel(ctx)
 	defer stopServing()
-	var extra sync.WaitGroup // the plain-HTTP listener
-	defer extra.Wait()
 	srv := &proxy.Server{
 		Listen: cfg.Listen,
 		Handler: sh.metrics.Instrument(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -163,47 +163,7 @@ func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode boo
 		}},
 		Logger: log,
 		Ready: func(addr net.Addr) {
-			if cfg.TLS.Mode == "self-signed" {
-				log.Info("self-signed mode: trust this CA to avoid browser warnings",
-					"ca", filepath.Join(cfg.StateDir, "selfsigned-ca.pem"))
-			}
-			for _, d := range sh.live.Load().Active(time.Now()) {
-				log.Info("mirror ready", "url", "https://"+net.JoinHostPort(d, portOf(addr)))
-			}
-			if cfg.HTTPListen != "" {
-				extra.Go(func() { servePlainHTTP(srvCtx, cfg.HTTPListen, portOf(addr), sh) })
-			}
-			if cfg.AdminListen != "" {
-				extra.Go(func() { serveAdmin(srvCtx, cfg.AdminListen, sh) })
-			}
-			if cfg.Cache.Warm {
-				w := &proxy.Warmer{
-					Edge: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-						current.Load().handler.ServeHTTP(w, r)
-					}),
-					Host: func() string {
-						if active := sh.live.Load().Active(time.Now()); len(active) > 0 {
-							return active[0]
-						}
-						return ""
-					},
-					Paths:    cfg.Cache.WarmPaths,
-					Feeds:    cfg.Cache.WarmFeeds,
-					Every:    time.Duration(cfg.Cache.WarmEvery),
-					MaxItems: cfg.Cache.WarmMaxItems,
-					Logger:   log,
-				}
-				extra.Go(func() { w.Run(srvCtx) })
-			}
-			sh.obtainCertificates(srvCtx)
-			go sh.relays.Watch(srvCtx, 2*time.Second, func() {
-				sh.loadRelays()
-				sh.metrics.Relays.Set(float64(len(sh.relayNames.Load().list)))
-				log.Info("relay enrollments changed", "relays", len(sh.relayNames.Load().names))
-				sh.obtainCertificates(srvCtx)
-			})
-			notify(log, systemd.Ready)
-			go runWatchdog(srvCtx, addr, log)
+			startServices(srvCtx, addr, cfg, sh, &current, &services)
 		},
 	}
 	done := make(chan error, 1)
@@ -231,6 +191,63 @@ func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode boo
 		if next := sh.live.Load().NextChange(now); !next.IsZero() {
 			windows.Reset(time.Until(next))
 		}
+	}
+}
+
+// startServices runs, once the reader listener is up, what goes with it:
+// the plain-HTTP and admin listeners, the warmer, certificate requests, the
+// watch on relay enrollments and the systemd watchdog. All of them stop
+// when ctx is done; wg waits for them.
+func startServices(ctx context.Context, addr net.Addr, cfg *config.Config, sh *shared, current *atomic.Pointer[edgeState], wg *sync.WaitGroup) {
+	log := sh.log
+	if cfg.TLS.Mode == "self-signed" {
+		log.Info("self-signed mode: trust this CA to avoid browser warnings",
+			"ca", filepath.Join(cfg.StateDir, "selfsigned-ca.pem"))
+	}
+	for _, d := range sh.live.Load().Active(time.Now()) {
+		log.Info("mirror ready", "url", "https://"+net.JoinHostPort(d, portOf(addr)))
+	}
+	if cfg.HTTPListen != "" {
+		wg.Go(func() { servePlainHTTP(ctx, cfg.HTTPListen, portOf(addr), sh) })
+	}
+	if cfg.AdminListen != "" {
+		wg.Go(func() { serveAdmin(ctx, cfg.AdminListen, sh) })
+	}
+	if cfg.Cache.Warm {
+		w := newWarmer(cfg, sh, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			current.Load().handler.ServeHTTP(w, r)
+		}))
+		wg.Go(func() { w.Run(ctx) })
+	}
+	sh.obtainCertificates(ctx)
+	wg.Go(func() {
+		sh.relays.Watch(ctx, 2*time.Second, func() {
+			sh.loadRelays()
+			sh.metrics.Relays.Set(float64(len(sh.relayNames.Load().list)))
+			log.Info("relay enrollments changed", "relays", len(sh.relayNames.Load().list))
+			sh.obtainCertificates(ctx)
+		})
+	})
+	notify(log, systemd.Ready)
+	wg.Go(func() { runWatchdog(ctx, addr, log) })
+}
+
+// newWarmer returns the cache warmer of a configuration, asking edge as
+// the first active mirror domain.
+func newWarmer(cfg *config.Config, sh *shared, edge http.Handler) *proxy.Warmer {
+	return &proxy.Warmer{
+		Edge: edge,
+		Host: func() string {
+			if active := sh.live.Load().Active(time.Now()); len(active) > 0 {
+				return active[0]
+			}
+			return ""
+		},
+		Paths:    cfg.Cache.WarmPaths,
+		Feeds:    cfg.Cache.WarmFeeds,
+		Every:    time.Duration(cfg.Cache.WarmEvery),
+		MaxItems: cfg.Cache.WarmMaxItems,
+		Logger:   sh.log,
 	}
 }
 
