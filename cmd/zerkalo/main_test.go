@@ -402,3 +402,23 @@ alternatives = ["https://m2.example"]
 	}
 	e.stop(t)
 }
+
+// TestPortInUse: the operator gets exit code 1 and a message that says
+// what is wrong.
+func TestPortInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "zerkalo.toml")
+	conf := strings.Replace(demoConf, `listen = "127.0.0.1:0"`, fmt.Sprintf("listen = %q", ln.Addr().String()), 1)
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := zerkalo(t, "serve", "--demo", "--config", path)
+	if code != exitFailure || !strings.Contains(stderr, "already in use") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
