@@ -46,7 +46,7 @@ func (d *Doc) baseRoot() string {
 // made from such pages back to their own host (see proxy's script routing).
 func (d *Doc) hostRoot(host string) string {
 	if host == d.Mapper.site && d.baseRoot() != "" {
-		return HostPrefix + host
+		return d.Mapper.roots[host]
 	}
 	return d.Mapper.MirrorRoot(host)
 }

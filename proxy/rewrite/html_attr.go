@@ -380,8 +380,14 @@ func (r *htmlRewriter) value(raw []byte, a *attr) string {
 
 func (r *htmlRewriter) decodeValue(raw []byte, a *attr) string {
 	v := raw[a.v0:a.v1]
-	if bytes.IndexByte(v, '&') < 0 && bytes.IndexByte(v, 0) < 0 && bytes.IndexByte(v, '\r') < 0 {
-		return string(v)
+	if bytes.IndexByte(v, 0) < 0 && bytes.IndexByte(v, '\r') < 0 {
+		amp := bytes.IndexByte(v, '&')
+		if amp < 0 {
+			return string(v)
+		}
+		if s, ok := decodeSimple(v, amp); ok {
+			return s
+		}
 	}
 	// Let the Tokenizer decode it: HTML decodes references in attribute
 	// values by rules of their own ("&copy=1" stays as it is).
@@ -396,6 +402,38 @@ func (r *htmlRewriter) decodeValue(raw []byte, a *attr) string {
 		r.decN++
 	}
 	return string(val)
+}
+
+// simpleRefs are character references that decode the same wherever they
+// stand in an attribute value.
+var simpleRefs = [...]struct{ ref, char string }{
+	{"&amp;", "&"}, {"&quot;", `"`}, {"&#39;", "'"}, {"&#34;", `"`}, {"&lt;", "<"}, {"&gt;", ">"},
+}
+
+// decodeSimple decodes v, whose first '&' is at amp, when every character
+// reference in it is one of simpleRefs; ok is false otherwise.
+func decodeSimple(v []byte, amp int) (string, bool) {
+	var b strings.Builder
+	b.Grow(len(v))
+	for amp >= 0 {
+		b.Write(v[:amp])
+		v = v[amp:]
+		found := false
+		for _, r := range simpleRefs {
+			if len(v) >= len(r.ref) && string(v[:len(r.ref)]) == r.ref {
+				b.WriteString(r.char)
+				v = v[len(r.ref):]
+				found = true
+				break
+			}
+		}
+		if !found {
+			return "", false
+		}
+		amp = bytes.IndexByte(v, '&')
+	}
+	b.Write(v)
+	return b.String(), true
 }
 
 // mayChange reports, without allocating, whether a value of the given

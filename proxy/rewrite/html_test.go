@@ -663,3 +663,27 @@ func TestHTMLFooter(t *testing.T) {
 		}
 	}
 }
+
+// TestHTMLAttrValueDecode checks the rewriter's decoding of attribute
+// values against golang.org/x/net/html's Tokenizer.
+func TestHTMLAttrValueDecode(t *testing.T) {
+	for _, v := range []string{
+		"/a?b=1&amp;c=2", "&amp;&amp;", "&quot;x&quot;", "&#39;&#34;&lt;&gt;", "&amp",
+		"&ampx", "&copy=1", "&copy;", "&#390;", "&#39", "&lt=", "a&amp;b&c", "&", "x&\r\ny",
+		"&AMP;", "&amp;&#x27;",
+	} {
+		raw := []byte(`<a href="` + v + `" title='` + v + `'>`)
+		r := newHTMLRewriter(nil, rferlDoc(t), 0)
+		if n := r.scanStartTag(raw); n != len(raw) {
+			t.Fatalf("%q: scanned %d of %d bytes", raw, n, len(raw))
+		}
+		z := html.NewTokenizer(bytes.NewReader(raw))
+		z.Next()
+		for k := range r.attrs {
+			_, want, _ := z.TagAttr()
+			if got := r.value(raw, &r.attrs[k]); got != string(want) {
+				t.Errorf("%q: attribute %d: got %q, want %q", v, k, got, want)
+			}
+		}
+	}
+}

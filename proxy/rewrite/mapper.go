@@ -33,14 +33,15 @@ var (
 // concurrent use.
 type Mapper struct {
 	site  string
-	hosts map[string]bool // every origin host, site included, lower case
-	rules *Rules          // the privacy rules; nil means DefaultRules
+	hosts map[string]bool   // every origin host, site included, lower case
+	roots map[string]string // host → HostPrefix+host, for each of hosts
+	rules *Rules            // the privacy rules; nil means DefaultRules
 }
 
 // NewMapper returns a Mapper for the primary site and the other origin hosts.
 // Host names are matched case-insensitively; a host may not carry a port.
 func NewMapper(site string, hosts []string) (*Mapper, error) {
-	m := &Mapper{hosts: make(map[string]bool)}
+	m := &Mapper{hosts: make(map[string]bool), roots: make(map[string]string)}
 	site, ok := normalizeHost(site)
 	if !ok {
 		return nil, fmt.Errorf("origin site %q: not a host name", site)
@@ -53,6 +54,9 @@ func NewMapper(site string, hosts []string) (*Mapper, error) {
 			return nil, fmt.Errorf("origin host %q: not a host name", h)
 		}
 		m.hosts[n] = true
+	}
+	for h := range m.hosts {
+		m.roots[h] = HostPrefix + h
 	}
 	return m, nil
 }
@@ -100,7 +104,10 @@ func (m *Mapper) MirrorRoot(host string) string {
 	if host == m.site {
 		return ""
 	}
-	return HostPrefix[:len(HostPrefix)-1] + "/" + host
+	if r, ok := m.roots[host]; ok {
+		return r
+	}
+	return HostPrefix + host
 }
 
 // MirrorPath returns the mirror path (with query) for an origin URL, and
