@@ -1,6 +1,7 @@
 // Package cache stores rewritten responses on disk, ready to serve: each
 // entry keeps its body in identity, gzip and brotli, encoded once when it is
-// stored, so a hit costs a map lookup and opening a file. It knows nothing
+// stored, so a hit costs a map lookup and, for a small copy, no file at all
+// (see Memory). It knows nothing
 // of serving or rewriting; the edge wires it in:
 //
 //	e, state := store.Lookup(cache.Key(originURL), "", now)
@@ -69,4 +70,13 @@
 // saved to the recency file every Options.SaveEvery and on Close, and
 // restored at start-up (entries stored since the last save count as the
 // most recent, in the order they were stored).
+//
+// # Memory
+//
+// Copies up to Options.MemObject (256 KiB) are kept in memory from their
+// first Open in the process, up to Options.MemSize (64 MiB) in all: that
+// first Open reads the file whole and checks its SHA-256, so a memory copy
+// is always a verified one. Later Opens of the copy return it (Body.Data)
+// without a system call. The budget is first come, first kept; a copy is
+// released when its entry is replaced, evicted or dropped.
 package cache

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -53,6 +54,7 @@ type Entry struct {
 	msize int64     // manifest length
 	mod   time.Time // see setModTime
 	used  atomic.Int64
+	memo  atomic.Pointer[any] // see Memo
 }
 
 // bodies describes the body files of one Commit.
@@ -60,6 +62,9 @@ type bodies struct {
 	gen      string
 	modified time.Time
 	v        [numEncodings]variant
+	// gone is set when the files are removed: no memory copy may be added
+	// after that (see Entry.keep).
+	gone atomic.Bool
 }
 
 type variant struct {
@@ -68,6 +73,8 @@ type variant struct {
 	sum      [sha256.Size]byte
 	etag     string
 	verified atomic.Bool
+	// mem is the verified copy kept in memory, if any (Options.MemSize).
+	mem atomic.Pointer[[]byte]
 }
 
 // Body is one stored copy of an entry's body, ready for http.ServeContent:
@@ -75,10 +82,14 @@ type variant struct {
 //	w.Header().Set("Etag", b.ETag)
 //	http.ServeContent(w, r, "", b.ModTime, b)
 //
-// It embeds the open file, positioned at its start and holding exactly the
-// body; the caller must Close it.
+// It embeds a reader positioned at the start of the body (the open file,
+// or the copy kept in memory); the caller must Close it.
 type Body struct {
-	*os.File
+	io.ReadSeeker
+	// Data is the whole body when it is kept in memory (nil otherwise):
+	// serving it needs no file. It is shared and must not be modified.
+	Data []byte
+	f    *os.File
 	// Size is the length of the body in bytes.
 	Size int64
 	// ModTime is the origin's Last-Modified, or when the body was stored.
@@ -125,15 +136,63 @@ func (e *Entry) Size(enc Encoding) int64 {
 	return e.b.v[enc].size
 }
 
+// Close closes the body's file, if it has one.
+func (b Body) Close() error {
+	if b.f == nil {
+		return nil
+	}
+	return b.f.Close()
+}
+
+// ETag returns the entity tag of the copy in encoding enc ("" if absent).
+func (e *Entry) ETag(enc Encoding) string {
+	if !e.Has(enc) {
+		return ""
+	}
+	return e.b.v[enc].etag
+}
+
+// ModTime returns the time Bodies of e report: the origin's Last-Modified,
+// or when the body was stored.
+func (e *Entry) ModTime() time.Time { return e.mod }
+
+// Memo returns the value f computes from e, computing it on the first call
+// only (concurrent first calls may each run f; one result is kept). It lets
+// the server keep what every hit on e needs (its response headers, say).
+// An Entry never changes: Store.Refresh makes a new one, with no memo.
+func (e *Entry) Memo(f func(*Entry) any) any {
+	if p := e.memo.Load(); p != nil {
+		return *p
+	}
+	v := f(e)
+	if e.memo.CompareAndSwap(nil, &v) {
+		return v
+	}
+	return *e.memo.Load()
+}
+
 // Open opens the copy in encoding enc. The first Open of a copy in this
 // process reads it whole and checks its length and SHA-256 checksum; later
-// Opens trust that check. A damaged copy drops the entry and returns an
-// error wrapping ErrCorrupt.
+// Opens trust that check. Copies up to Options.MemObject are kept in memory
+// by that first read (within Options.MemSize): later Opens of those touch
+// no file. A damaged copy drops the entry and returns an error wrapping
+// ErrCorrupt.
 func (e *Entry) Open(enc Encoding) (Body, error) {
 	if !e.Has(enc) {
 		return Body{}, ErrNoEncoding
 	}
 	v := &e.b.v[enc]
+	if p := v.mem.Load(); p != nil {
+		return e.memBody(enc, *p), nil
+	}
+	if e.s.reserveMem(v.size) {
+		data, err := e.load(v)
+		if err != nil {
+			e.s.releaseMem(v.size)
+			return Body{}, e.damaged(err)
+		}
+		return e.memBody(enc, e.keep(v, data)), nil
+	}
 	f, err := e.s.shards[e.shard].Open(v.file)
 	if err != nil {
 		return Body{}, e.damaged(fmt.Errorf("open %s: %w", v.file, err))
@@ -145,7 +204,52 @@ func (e *Entry) Open(enc Encoding) (Body, error) {
 		}
 		v.verified.Store(true)
 	}
-	return Body{File: f, Size: v.size, ModTime: e.mod, ETag: v.etag, Encoding: enc}, nil
+	return Body{ReadSeeker: f, f: f, Size: v.size, ModTime: e.mod, ETag: v.etag, Encoding: enc}, nil
+}
+
+func (e *Entry) memBody(enc Encoding, data []byte) Body {
+	v := &e.b.v[enc]
+	return Body{ReadSeeker: bytes.NewReader(data), Data: data, Size: v.size, ModTime: e.mod, ETag: v.etag, Encoding: enc}
+}
+
+// load reads the copy v whole and checks its length and checksum.
+func (e *Entry) load(v *variant) ([]byte, error) {
+	f, err := e.s.shards[e.shard].Open(v.file)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", v.file, err)
+	}
+	defer f.Close()
+	data := make([]byte, v.size+1) // one more byte to see a longer file
+	n, err := io.ReadFull(f, data)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return nil, fmt.Errorf("read %s: %w", v.file, err)
+	}
+	if int64(n) != v.size {
+		return nil, fmt.Errorf("verify %s: %d bytes or more, want %d", v.file, n, v.size)
+	}
+	data = data[:n:n]
+	if sha256.Sum256(data) != v.sum {
+		return nil, fmt.Errorf("verify %s: checksum mismatch", v.file)
+	}
+	v.verified.Store(true)
+	return data, nil
+}
+
+// keep installs data, whose memory is reserved, as the memory copy of v
+// and returns the copy in place (another reader's, if it came first). A
+// copy added after the files were removed is released again.
+func (e *Entry) keep(v *variant, data []byte) []byte {
+	if !v.mem.CompareAndSwap(nil, &data) {
+		e.s.releaseMem(v.size)
+		if p := v.mem.Load(); p != nil {
+			return *p
+		}
+		return data
+	}
+	if e.b.gone.Load() && v.mem.CompareAndSwap(&data, nil) {
+		e.s.releaseMem(v.size)
+	}
+	return data
 }
 
 // setModTime sets the time Bodies report: the origin's Last-Modified, or

@@ -16,6 +16,8 @@ type Stats struct {
 	// Entries and Bytes describe the current contents; Written counts the
 	// bytes of all committed bodies.
 	Entries, Bytes, Written int64
+	// Memory is the size of the copies kept in memory (Options.MemSize).
+	Memory int64
 }
 
 type counters struct {
@@ -33,6 +35,7 @@ func (s *Store) Stats() Stats {
 		Stores:      c.stores.Load(), TooLarge: c.tooLarge.Load(),
 		Evictions: c.evictions.Load(), Corrupt: c.corrupt.Load(),
 		Entries: c.entries.Load(), Bytes: c.bytes.Load(), Written: c.written.Load(),
+		Memory: s.mem.Load(),
 	}
 }
 

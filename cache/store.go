@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,6 +25,12 @@ type Options struct {
 	// GzipLevel and BrotliLevel set the compression levels of the stored
 	// copies (defaults 6 and 6); a negative level stores no such copy.
 	GzipLevel, BrotliLevel int
+	// MemSize bounds the bytes of stored copies kept in memory, so that hits
+	// on them open no file (default 64 MiB; negative: none). MemObject is
+	// the largest copy kept there (default 256 KiB). A copy is kept from its
+	// first Open in the process, which verifies it, while the budget
+	// allows; it is released when its entry is replaced or removed.
+	MemSize, MemObject int64
 	// SaveEvery is how often the recency order is saved (default 1 minute);
 	// it is saved on Close too.
 	SaveEvery time.Duration
@@ -41,6 +48,12 @@ func (o *Options) defaults() {
 	}
 	if o.BrotliLevel == 0 {
 		o.BrotliLevel = 6
+	}
+	if o.MemSize == 0 {
+		o.MemSize = 64 << 20
+	}
+	if o.MemObject <= 0 {
+		o.MemObject = 256 << 10
 	}
 	if o.SaveEvery <= 0 {
 		o.SaveEvery = time.Minute
@@ -68,6 +81,8 @@ type Store struct {
 
 	stats counters
 	clock clock
+	// mem is the number of bytes of memory copies (Options.MemSize).
+	mem atomic.Int64
 	// pools hold idle compressors, indexed by Encoding.
 	pools [numEncodings]sync.Pool
 
@@ -237,12 +252,32 @@ func (s *Store) drop(e *Entry) bool {
 }
 
 func (s *Store) removeBodies(e *Entry) {
+	e.b.gone.Store(true)
 	for i := range e.b.v {
-		if f := e.b.v[i].file; f != "" {
-			s.shards[e.shard].Remove(f)
+		v := &e.b.v[i]
+		if v.file != "" {
+			s.shards[e.shard].Remove(v.file)
+		}
+		if v.mem.Swap(nil) != nil {
+			s.releaseMem(v.size)
 		}
 	}
 }
+
+// reserveMem reserves memory for a copy of n bytes if it may be kept in
+// memory.
+func (s *Store) reserveMem(n int64) bool {
+	if n > s.opt.MemObject || s.opt.MemSize < 0 {
+		return false
+	}
+	if s.mem.Add(n) > s.opt.MemSize {
+		s.mem.Add(-n)
+		return false
+	}
+	return true
+}
+
+func (s *Store) releaseMem(n int64) { s.mem.Add(-n) }
 
 // evict removes least recently used entries while the total size exceeds
 // MaxSize, down to 7/8 of it so that evictions come in batches.

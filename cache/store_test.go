@@ -3,6 +3,7 @@ package cache
 import (
 	"bytes"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -371,4 +372,79 @@ func flip(path string, off int64) error {
 	b[0] ^= 0x20
 	_, err = f.WriteAt(b, off)
 	return err
+}
+
+// TestMemoryCopies: small copies are kept in memory from their first Open,
+// within the budget; they are served without their files, and released
+// when the entry goes.
+func TestMemoryCopies(t *testing.T) {
+	dir := t.TempDir()
+	small, big := bytes.Repeat([]byte("<p>radio svoboda</p>\n"), 1000), bodyFor("big-body-key")
+	s := openStore(t, dir, Options{MemObject: 64 << 10, MemSize: 3 * int64(len(small))})
+	defer s.Close()
+	put(t, s, testMeta("small", "text/html"), small)
+	put(t, s, testMeta("big", "application/octet-stream"), big)
+	if s.Stats().Memory != 0 {
+		t.Fatalf("memory used before any Open: %d", s.Stats().Memory)
+	}
+	e, _ := s.Lookup("small", "", t0)
+	for enc := Identity; enc < numEncodings; enc++ {
+		b, err := e.Open(enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Close()
+		if (b.Data != nil) != (b.Size <= 64<<10) {
+			t.Errorf("%v: in memory %v, size %d", enc, b.Data != nil, b.Size)
+		}
+	}
+	want := e.Size(Identity) + e.Size(Gzip) + e.Size(Brotli)
+	if got := s.Stats().Memory; got != want {
+		t.Errorf("Memory = %d, want %d", got, want)
+	}
+	// The memory copies serve the body once the files are gone.
+	for enc := Identity; enc < numEncodings; enc++ {
+		os.Remove(bodyPath(dir, e, enc))
+		if got, err := read(e, enc); err != nil || !bytes.Equal(got, small) {
+			t.Errorf("%v from memory: %v", enc, err)
+		}
+	}
+	g, _ := s.Lookup("big", "", t0)
+	if b, err := g.Open(Identity); err != nil || b.Data != nil {
+		t.Errorf("big body: in memory %v, err %v", b.Data != nil, err)
+	} else {
+		b.Close()
+	}
+	s.Delete("small", "")
+	if got := s.Stats().Memory; got != 0 {
+		t.Errorf("Memory after Delete = %d", got)
+	}
+}
+
+// TestMemoryBudget: copies beyond MemSize are read from their files.
+func TestMemoryBudget(t *testing.T) {
+	s := openStore(t, t.TempDir(), Options{MemSize: 10_000, GzipLevel: -1, BrotliLevel: -1})
+	defer s.Close()
+	body := bytes.Repeat([]byte("x"), 6000)
+	put(t, s, testMeta("a", "text/plain"), body)
+	put(t, s, testMeta("b", "text/plain"), body)
+	var inMem int
+	for _, k := range []string{"a", "b"} {
+		e, _ := s.Lookup(k, "", t0)
+		b, err := e.Open(Identity)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Data != nil {
+			inMem++
+		}
+		got, _ := io.ReadAll(b)
+		b.Close()
+		if !bytes.Equal(got, body) {
+			t.Errorf("%s: wrong body", k)
+		}
+	}
+	if inMem != 1 || s.Stats().Memory != 6000 {
+		t.Errorf("%d copies in memory, Memory %d; want 1, 6000", inMem, s.Stats().Memory)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -116,28 +117,94 @@ func (e *Edge) serveEntry(w http.ResponseWriter, r *http.Request, entry *cache.E
 		return false
 	}
 	defer body.Close()
-	// The policy runs on the stored headers only: what the server set
-	// already (Alt-Svc, HSTS) stays.
-	stored := entry.Meta.Header.Clone()
-	applyHeaderPolicy(stored)
+	pre := entry.Memo(newHitHeaders).(*hitHeaders)
 	h := w.Header()
-	maps.Copy(h, stored)
-	if enc != cache.Identity {
-		h.Set("Content-Encoding", enc.String())
-	}
-	h.Set("Vary", "Accept-Encoding")
-	h.Set("ETag", body.ETag)
-	h.Set("X-Cache", state)
+	maps.Copy(h, pre.enc[enc])
+	h["X-Cache"] = xCacheValues[state]
 	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(entry.Meta.TTL(time.Now()).Seconds())))
-	if entry.Meta.Status != http.StatusOK {
-		h.Set("Content-Length", strconv.FormatInt(body.Size, 10))
+	switch {
+	case entry.Meta.Status != http.StatusOK:
+		h["Content-Length"] = pre.length[enc]
 		w.WriteHeader(entry.Meta.Status)
 		if r.Method != http.MethodHead {
 			io.Copy(w, body)
 		}
-		return true
+	case body.Data != nil && pre.plain && plainRequest(r):
+		// What http.ServeContent would do for this request, with headers
+		// made once per entry and the body in one Write.
+		h["Content-Length"] = pre.length[enc]
+		w.WriteHeader(http.StatusOK)
+		if r.Method != http.MethodHead {
+			w.Write(body.Data)
+		}
+	default:
+		http.ServeContent(w, r, "", body.ModTime, body) // Range, 304, 412
 	}
-	http.ServeContent(w, r, "", body.ModTime, body)
+	return true
+}
+
+// hitHeaders are the response headers of every hit on one entry, made on
+// its first hit (cache.Entry.Memo). Their values are shared by all hits:
+// they are never modified, and their slices are full, so that an Add by a
+// later handler copies them.
+type hitHeaders struct {
+	enc    [cache.Brotli + 1]http.Header // per stored encoding
+	length [cache.Brotli + 1][]string    // Content-Length per encoding
+	// plain: the headers are complete for a 200 without http.ServeContent
+	// (it would sniff a missing Content-Type).
+	plain bool
+}
+
+func newHitHeaders(entry *cache.Entry) any {
+	// The policy runs on the stored headers only: what the server set
+	// already (Alt-Svc, HSTS) stays.
+	base := entry.Meta.Header.Clone()
+	applyHeaderPolicy(base)
+	base.Set("Vary", "Accept-Encoding")
+	if entry.Meta.Status == http.StatusOK {
+		// As http.ServeContent sets them.
+		base.Set("Accept-Ranges", "bytes")
+		if t := entry.ModTime(); !t.IsZero() && !t.Equal(time.Unix(0, 0)) {
+			base.Set("Last-Modified", t.UTC().Format(http.TimeFormat))
+		}
+	}
+	pre := &hitHeaders{plain: base.Get("Content-Type") != ""}
+	for enc := range pre.enc {
+		enc := cache.Encoding(enc)
+		if !entry.Has(enc) {
+			continue
+		}
+		h := base.Clone()
+		if enc != cache.Identity {
+			h.Set("Content-Encoding", enc.String())
+		}
+		h.Set("ETag", entry.ETag(enc))
+		for k, v := range h {
+			h[k] = slices.Clip(v)
+		}
+		pre.enc[enc] = h
+		pre.length[enc] = []string{strconv.FormatInt(entry.Size(enc), 10)}
+	}
+	return pre
+}
+
+// xCacheValues are the X-Cache header values, shared by all responses.
+var xCacheValues = map[string][]string{
+	cacheHit: {cacheHit}, cacheMiss: {cacheMiss}, cacheStale: {cacheStale},
+	cacheRevalidated: {cacheRevalidated},
+}
+
+// plainRequest reports whether r is a GET or HEAD that http.ServeContent
+// would answer with the whole body: no Range, no precondition.
+func plainRequest(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	for _, k := range [...]string{"Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"} {
+		if _, ok := r.Header[k]; ok {
+			return false
+		}
+	}
 	return true
 }
 

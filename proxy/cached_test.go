@@ -69,6 +69,9 @@ func TestCacheHitServesStoredEncodings(t *testing.T) {
 		if resp.Header.Get("Content-Security-Policy") == "" || resp.Header.Get("ETag") == "" {
 			t.Errorf("%s: hit lacks CSP or ETag", ae)
 		}
+		if resp.ContentLength != int64(len(body)) || resp.Header.Get("Last-Modified") == "" {
+			t.Errorf("%s: Content-Length %d for %d bytes, Last-Modified %q", ae, resp.ContentLength, len(body), resp.Header.Get("Last-Modified"))
+		}
 	}
 	if n := te.origin.Count("www.rferl.org", "/a/1.html"); n != 1 {
 		t.Errorf("origin got %d requests, want 1", n)
