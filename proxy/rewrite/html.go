@@ -135,6 +135,7 @@ type htmlRewriter struct {
 	noscript   int  // open <noscript> elements, whose content is read as HTML
 
 	attrs []attr
+	strs  []string // strings of the current tag's attrs (attr.val, attr.dv)
 	tag   tagInfo
 	dec   *html.Tokenizer // decodes the current tag's attribute values
 	decN  int             // TagAttr calls made on dec

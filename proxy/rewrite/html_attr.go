@@ -20,9 +20,10 @@ type attr struct {
 	edit   uint8 // editNone, editSet or editDrop
 	fetch  fetchKind
 	class  urlClass // of a fetch or link URL, before rewriting
-	val    string
-	dv     string // the decoded value, once value has been called
-	dvSet  bool
+	// val and dv index r.strs (plus one; 0 for none), which keeps attr
+	// free of pointers, cheap to append: val is the new value (or the
+	// value kept for judge), dv the decoded value once value was called.
+	val, dv int32
 }
 
 const (
@@ -54,7 +55,8 @@ type tagInfo struct {
 	name      string // lower case when it matters to the rewriter, else ""
 	metaURL   bool   // meta whose content is a URL (og:image, ...)
 	refresh   bool   // meta http-equiv=refresh
-	scriptTyp []byte // the raw type attribute of a script
+	typ0      int    // the raw type attribute of a script is raw[typ0:typ1]
+	typ1      int
 	hasType   bool
 	res       int   // index of the src/href of a script or link, -1 if none
 	integrity int   // index of the integrity attribute, -1 if none
@@ -64,6 +66,9 @@ type tagInfo struct {
 	relLoad   bool  // link rel that loads what it names (stylesheet, icon, preload, ...)
 	small     uint8 // how many of width and height are 0 or 1 pixel
 }
+
+// scriptType returns the raw type attribute of a script start tag raw.
+func (t *tagInfo) scriptType(raw []byte) []byte { return raw[t.typ0:t.typ1] }
 
 // startTag writes a start tag read by scanStartTag, rewritten if any
 // attribute changes, says how the element's content is to be read, and
@@ -98,7 +103,7 @@ func (r *htmlRewriter) startTag(raw []byte) (rawKind, action, error) {
 	var w tagWriter = r.out
 	switch act {
 	case actDrop, actEmbed:
-		return r.contentKind(), act, nil
+		return r.contentKind(raw), act, nil
 	case actHold:
 		r.held.Reset()
 		w = &r.held
@@ -108,15 +113,15 @@ func (r *htmlRewriter) startTag(raw []byte) (rawKind, action, error) {
 	} else {
 		w.Write(raw)
 	}
-	return r.contentKind(), act, nil
+	return r.contentKind(raw), act, nil
 }
 
-// contentKind says how the content of the current start tag's element is
-// read.
-func (r *htmlRewriter) contentKind() rawKind {
+// contentKind says how the content of the current start tag's element,
+// raw, is read.
+func (r *htmlRewriter) contentKind(raw []byte) rawKind {
 	switch r.tag.name {
 	case "script":
-		return scriptKind(r.tag.scriptTyp, r.tag.hasType)
+		return scriptKind(r.tag.scriptType(raw), r.tag.hasType)
 	case "style":
 		return rawCSS
 	case "plaintext":
@@ -156,17 +161,6 @@ func scriptKind(typ []byte, hasType bool) rawKind {
 	return rawOther
 }
 
-// knownTags are the tags the rewriter treats specially.
-var knownTags = map[string]string{}
-
-func init() {
-	for _, t := range []string{"link", "script", "style", "meta", "base", "object",
-		"noscript", "plaintext", "title", "textarea", "iframe", "noembed", "noframes", "xmp",
-		"a", "area", "img", "image", "source", "track", "embed", "input", "frame", "video", "audio"} {
-		knownTags[t] = t
-	}
-}
-
 // knownTag returns the lower-case name of the tags the rewriter treats
 // specially, and "" for the others, without allocating.
 func knownTag(name []byte) string {
@@ -177,7 +171,61 @@ func knownTag(name []byte) string {
 	for i, c := range name {
 		b[i] = lowerASCII(c)
 	}
-	return knownTags[string(b[:len(name)])]
+	// Each case returns a constant: returning the converted name would
+	// make it allocate.
+	switch string(b[:len(name)]) {
+	case "link":
+		return "link"
+	case "script":
+		return "script"
+	case "style":
+		return "style"
+	case "meta":
+		return "meta"
+	case "base":
+		return "base"
+	case "object":
+		return "object"
+	case "noscript":
+		return "noscript"
+	case "plaintext":
+		return "plaintext"
+	case "title":
+		return "title"
+	case "textarea":
+		return "textarea"
+	case "iframe":
+		return "iframe"
+	case "noembed":
+		return "noembed"
+	case "noframes":
+		return "noframes"
+	case "xmp":
+		return "xmp"
+	case "a":
+		return "a"
+	case "area":
+		return "area"
+	case "img":
+		return "img"
+	case "image":
+		return "image"
+	case "source":
+		return "source"
+	case "track":
+		return "track"
+	case "embed":
+		return "embed"
+	case "input":
+		return "input"
+	case "frame":
+		return "frame"
+	case "video":
+		return "video"
+	case "audio":
+		return "audio"
+	}
+	return ""
 }
 
 // scanStartTag reads the start tag at the start of data into r.tag and
@@ -187,6 +235,8 @@ func (r *htmlRewriter) scanStartTag(data []byte) int {
 	name, i := tagName(data)
 	r.tag = tagInfo{name: knownTag(name), res: -1, integrity: -1, src: -1, post: -1}
 	r.attrs = r.attrs[:0]
+	clear(r.strs)
+	r.strs = r.strs[:0]
 	saved := 0
 	for {
 		for i < len(data) && isSpace(data[i]) {
@@ -297,7 +347,7 @@ func (r *htmlRewriter) classify(raw []byte, k int) {
 		}
 	case "type":
 		if t.name == "script" {
-			t.scriptTyp, t.hasType = val, true
+			t.typ0, t.typ1, t.hasType = a.v0, a.v1, true
 		}
 	case "rel":
 		if t.name == "link" {
@@ -372,10 +422,25 @@ func isMetaURL(v []byte) bool {
 
 // value returns an attribute's value with character references decoded.
 func (r *htmlRewriter) value(raw []byte, a *attr) string {
-	if !a.dvSet {
-		a.dv, a.dvSet = r.decodeValue(raw, a), true
+	if a.dv == 0 {
+		a.dv = r.keep(r.decodeValue(raw, a))
 	}
-	return a.dv
+	return r.str(a.dv)
+}
+
+// keep stores a string of the current tag in r.strs and returns its
+// index for attr.val or attr.dv.
+func (r *htmlRewriter) keep(s string) int32 {
+	r.strs = append(r.strs, s)
+	return int32(len(r.strs))
+}
+
+// str returns the string of r.strs that keep returned i for, or "".
+func (r *htmlRewriter) str(i int32) string {
+	if i == 0 {
+		return ""
+	}
+	return r.strs[i-1]
 }
 
 func (r *htmlRewriter) decodeValue(raw []byte, a *attr) string {
@@ -526,7 +591,7 @@ func (r *htmlRewriter) rewriteAttr(raw []byte, a *attr) error {
 		return nil
 	}
 	if nv != v {
-		a.edit, a.val = editSet, nv
+		a.edit, a.val = editSet, r.keep(nv)
 	}
 	return nil
 }
@@ -666,17 +731,18 @@ func (r *htmlRewriter) writeTag(w tagWriter, raw []byte) {
 			w.Write(raw[last:start])
 			last = end
 		case editSet:
+			val := r.str(a.val)
 			start := a.v0
 			q := a.quote
 			if q != 0 {
 				start--
 			}
-			if q == 0 || strings.IndexByte(a.val, q) >= 0 {
+			if q == 0 || strings.IndexByte(val, q) >= 0 {
 				q = '"'
 			}
 			w.Write(raw[last:start])
 			w.WriteByte(q)
-			writeAttrEscaped(w, a.val, q)
+			writeAttrEscaped(w, val, q)
 			w.WriteByte(q)
 			last = end
 		}

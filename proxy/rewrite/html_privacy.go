@@ -124,7 +124,7 @@ func (r *htmlRewriter) privacyAttr(raw []byte, a *attr) bool {
 	val := r.value(raw, a)
 	a.class = r.d.classify(val)
 	if a.class != urlLocal {
-		a.val = val // kept for judge: the value is read once
+		a.val = r.keep(val) // kept for judge: the value is read once
 	}
 	switch {
 	case a.fetch == fetchLoad && a.class != urlLocal:
@@ -191,7 +191,7 @@ func (r *htmlRewriter) judge(raw []byte) action {
 	switch t.name {
 	case "script":
 		if t.src < 0 {
-			if k := scriptKind(t.scriptTyp, t.hasType); k == rawJS || k == rawOther {
+			if k := scriptKind(t.scriptType(raw), t.hasType); k == rawJS || k == rawOther {
 				return actHold
 			}
 			return actKeep
@@ -202,7 +202,7 @@ func (r *htmlRewriter) judge(raw []byte) action {
 		}
 		if t.post >= 0 {
 			p := &r.attrs[t.post]
-			if name, link := r.d.postLink(a.val, string(raw[p.v0:p.v1])); link != "" {
+			if name, link := r.d.postLink(r.str(a.val), string(raw[p.v0:p.v1])); link != "" {
 				r.embed = placeholder(name, link)
 				return actEmbed
 			}
@@ -213,14 +213,14 @@ func (r *htmlRewriter) judge(raw []byte) action {
 			return actKeep
 		}
 		a := &r.attrs[t.src]
-		if name, link := r.d.embedLink(a.val, false); link != "" {
+		if name, link := r.d.embedLink(r.str(a.val), false); link != "" {
 			r.embed = placeholder(name, link)
 			return actEmbed
 		}
 		if a.class == urlTracker {
 			return actDrop
 		}
-		if host, rest, ok := splitHost(a.val); ok {
+		if host, rest, ok := splitHost(r.str(a.val)); ok {
 			r.embed = placeholder("", "https://"+host+rest)
 			return actEmbed
 		}
@@ -306,7 +306,7 @@ func (r *htmlRewriter) skipToken(s *source, kind tokKind, tok []byte) (bool, err
 			}
 			r.skip.depth++
 		}
-		switch k := r.contentKind(); k {
+		switch k := r.contentKind(tok); k {
 		case rawNone:
 		case rawPlaintext:
 			_, err := io.Copy(io.Discard, s)
