@@ -18,6 +18,7 @@ type attr struct {
 	saved  int  // index among the tokenizer's attributes, -1 if it dropped it
 	kind   attrKind
 	edit   uint8 // editNone, editSet or editDrop
+	cut    int   // with editSet, the new value is val + raw[cut:v1]
 	fetch  fetchKind
 	class  urlClass // of a fetch or link URL, before rewriting
 	// val and dv index r.strs (plus one; 0 for none), which keeps attr
@@ -543,6 +544,52 @@ func (r *htmlRewriter) mayChangeURL(v []byte) bool {
 	return false
 }
 
+// spliceURL rewrites the common URL values that need neither decoding
+// nor escaping, root-relative or on an origin host, the way Doc.URL
+// does, without allocating: the new value is a mirror root followed by
+// the end of the raw value. It reports false when the value is not one of
+// those, and must be rewritten as usual.
+func (r *htmlRewriter) spliceURL(raw []byte, a *attr) bool {
+	v := raw[a.v0:a.v1]
+	if a.kind != attrURL || r.d.Absolute != "" || len(v) == 0 ||
+		!(v[0] == '/' || v[0] == 'h' || v[0] == 'H') || !plainValue(v) ||
+		a.fetch == fetchLink && bytes.IndexByte(v, '?') >= 0 {
+		return false
+	}
+	if len(v) == 1 || !isSlash(v[1]) {
+		if v[0] == '/' {
+			if r.root != "" {
+				a.edit, a.val, a.cut = editSet, r.keep(r.root), a.v0
+			}
+			return true
+		}
+	}
+	// originPrefix reads the byte after the prefix it finds: the first
+	// bytes of a long value are enough when it ends before them.
+	k := min(len(v), 32)
+	n, root, ok := r.d.originPrefix(string(v[:k]), 0)
+	if k < len(v) && (!ok || n >= k) {
+		return false
+	}
+	if ok {
+		rest := string(v[n:min(len(v), n+4)]) // all that joinRoot reads
+		a.edit, a.val, a.cut = editSet, r.keep(joinRoot(root, rest)), a.v0+n
+	}
+	return true
+}
+
+// plainValue reports whether an attribute value is the same decoded and
+// raw, and needs no escaping in any quotes.
+func plainValue(v []byte) bool {
+	for _, c := range v {
+		switch c {
+		case '&', '"', '\'', 0, '\r':
+			return false
+		}
+	}
+	return true
+}
+
 // rewriteAttr computes the new value of attribute a, if it changes.
 func (r *htmlRewriter) rewriteAttr(raw []byte, a *attr) error {
 	if a.kind == attrBase {
@@ -552,7 +599,7 @@ func (r *htmlRewriter) rewriteAttr(raw []byte, a *attr) error {
 	if a.fetch != fetchNone && !r.d.keepAll && r.privacyAttr(raw, a) {
 		return nil
 	}
-	if !r.mayChange(raw, a) {
+	if r.spliceURL(raw, a) || !r.mayChange(raw, a) {
 		return nil
 	}
 	v := r.value(raw, a)
@@ -591,7 +638,7 @@ func (r *htmlRewriter) rewriteAttr(raw []byte, a *attr) error {
 		return nil
 	}
 	if nv != v {
-		a.edit, a.val = editSet, r.keep(nv)
+		a.edit, a.val, a.cut = editSet, r.keep(nv), a.v1
 	}
 	return nil
 }
@@ -743,6 +790,7 @@ func (r *htmlRewriter) writeTag(w tagWriter, raw []byte) {
 			w.Write(raw[last:start])
 			w.WriteByte(q)
 			writeAttrEscaped(w, val, q)
+			w.Write(raw[a.cut:a.v1]) // holds no '&' and no quote
 			w.WriteByte(q)
 			last = end
 		}
