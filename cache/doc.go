@@ -1,6 +1,6 @@
 // Package cache stores rewritten responses on disk, ready to serve: each
-// entry keeps its body in identity, gzip and brotli, encoded once when it is
-// stored, so a hit costs a map lookup and, for a small copy, no file at all
+// entry keeps its body in identity, gzip and brotli, encoded once (identity
+// and gzip as it is stored, brotli soon after, in the background), so a hit costs a map lookup and, for a small copy, no file at all
 // (see Memory). It knows nothing
 // of serving or rewriting; the edge wires it in:
 //
@@ -49,7 +49,22 @@
 // only moment an entry appears or changes, and it happens after its bodies
 // are complete. A crash at any point leaves either the old manifest with
 // its old bodies or the new manifest with its new bodies, plus unreferenced
-// files, which start-up removes. Should the file system not keep the order
+// files, which start-up removes.
+//
+// The brotli copy is made after Commit by one background goroutine of the
+// Store (stopped by Close), with a 256 KiB window to bound its memory; the
+// reader who caused the store never waits for it, and until it exists
+// Entry.Choose offers gzip to brotli readers. The worker reads the identity
+// copy (checking its SHA-256), writes <name>.<gen>.br to tmp/, fsyncs it and
+// renames it into the shard, then, under the entry's lock and only if the
+// entry still holds the same Commit's bodies, writes a manifest naming the
+// three copies to tmp/, fsyncs it, renames it over the old one and fsyncs
+// the shard directory: the same argument as for Commit. A crash before
+// that rename leaves the old manifest (identity and gzip) and an
+// unreferenced .br file, which start-up removes; after it, the new
+// manifest and a complete, synced .br. No file an existing manifest names
+// is ever written. An entry found without its brotli copy (queue full,
+// process stopped) is queued again by its next Lookup. Should the file system not keep the order
 // of operations (power loss), nothing is trusted either: start-up drops any
 // manifest whose checksum, key or body sizes do not match, and the first
 // Open of each copy in a process reads it whole and checks its SHA-256

@@ -57,14 +57,24 @@ type Entry struct {
 	memo  atomic.Pointer[any] // see Memo
 }
 
-// bodies describes the body files of one Commit.
+// bodies describes the body files of one Commit. Adding the brotli copy
+// later makes a new bodies sharing the other variants.
 type bodies struct {
 	gen      string
 	modified time.Time
-	v        [numEncodings]variant
-	// gone is set when the files are removed: no memory copy may be added
-	// after that (see Entry.keep).
-	gone atomic.Bool
+	v        [numEncodings]*variant // never nil; file "" when absent
+	// wantBr: a brotli copy is to be made in the background (see
+	// Store.queueBrotli); brQueued: it has been asked for.
+	wantBr   bool
+	brQueued atomic.Bool
+}
+
+func newBodies(gen string, modified time.Time) *bodies {
+	b := &bodies{gen: gen, modified: modified}
+	for i := range b.v {
+		b.v[i] = new(variant)
+	}
+	return b
 }
 
 type variant struct {
@@ -75,6 +85,9 @@ type variant struct {
 	verified atomic.Bool
 	// mem is the verified copy kept in memory, if any (Options.MemSize).
 	mem atomic.Pointer[[]byte]
+	// gone is set when the file is removed: no memory copy may be added
+	// after that (see Entry.keep).
+	gone atomic.Bool
 }
 
 // Body is one stored copy of an entry's body, ready for http.ServeContent:
@@ -181,7 +194,7 @@ func (e *Entry) Open(enc Encoding) (Body, error) {
 	if !e.Has(enc) {
 		return Body{}, ErrNoEncoding
 	}
-	v := &e.b.v[enc]
+	v := e.b.v[enc]
 	if p := v.mem.Load(); p != nil {
 		return e.memBody(enc, *p), nil
 	}
@@ -208,7 +221,7 @@ func (e *Entry) Open(enc Encoding) (Body, error) {
 }
 
 func (e *Entry) memBody(enc Encoding, data []byte) Body {
-	v := &e.b.v[enc]
+	v := e.b.v[enc]
 	return Body{ReadSeeker: bytes.NewReader(data), Data: data, Size: v.size, ModTime: e.mod, ETag: v.etag, Encoding: enc}
 }
 
@@ -246,7 +259,7 @@ func (e *Entry) keep(v *variant, data []byte) []byte {
 		}
 		return data
 	}
-	if e.b.gone.Load() && v.mem.CompareAndSwap(&data, nil) {
+	if v.gone.Load() && v.mem.CompareAndSwap(&data, nil) {
 		e.s.releaseMem(v.size)
 	}
 	return data

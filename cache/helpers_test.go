@@ -61,6 +61,19 @@ func put(t testing.TB, s *Store, m Meta, body []byte) {
 	if err := w.Commit(); err != nil {
 		t.Fatalf("commit %s: %v", m.Key, err)
 	}
+	waitBrotli(t, s)
+}
+
+// waitBrotli waits (up to 10 s) until no brotli copy is being made.
+func waitBrotli(t testing.TB, s *Store) {
+	t.Helper()
+	for range 1000 {
+		if s.brPending.Load() == 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("brotli copies still pending after 10 s")
 }
 
 // read opens the copy of e in enc and returns it decoded.

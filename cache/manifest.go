@@ -33,7 +33,7 @@ type fileRecord struct {
 func encodeManifest(e *Entry) ([]byte, error) {
 	m := manifest{Meta: e.Meta, Gen: e.b.gen, Modified: e.b.modified}
 	for i := range e.b.v {
-		if v := &e.b.v[i]; v.file != "" {
+		if v := e.b.v[i]; v.file != "" {
 			m.Files[i] = fileRecord{Size: v.size, Sum: hex.EncodeToString(v.sum[:])}
 		}
 	}
@@ -71,12 +71,12 @@ func decodeManifest(data []byte, name string, shard int) (*Entry, error) {
 	if n, sh := entryName(id); n != name || sh != shard {
 		return nil, fmt.Errorf("%w: key %q does not belong to %s", errBadManifest, m.Meta.Key, name)
 	}
-	b := &bodies{gen: m.Gen, modified: m.Modified}
+	b := newBodies(m.Gen, m.Modified)
 	for i, r := range m.Files {
 		if r.Sum == "" {
 			continue
 		}
-		v := &b.v[i]
+		v := b.v[i]
 		if _, err := hex.Decode(v.sum[:], []byte(r.Sum)); err != nil || len(r.Sum) != 2*sha256.Size {
 			return nil, fmt.Errorf("%w: checksum %q", errBadManifest, r.Sum)
 		}
@@ -88,7 +88,7 @@ func decodeManifest(data []byte, name string, shard int) (*Entry, error) {
 	e := &Entry{Meta: m.Meta, id: id, name: name, shard: shard, b: b, msize: int64(len(data))}
 	e.size = blocks(e.msize)
 	for i := range b.v {
-		if v := &b.v[i]; v.file != "" {
+		if v := b.v[i]; v.file != "" {
 			e.size += blocks(v.size)
 		}
 	}

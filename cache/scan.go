@@ -89,7 +89,7 @@ func (s *Store) loadEntry(shard int, stem string) *Entry {
 		return nil
 	}
 	for i := range e.b.v {
-		v := &e.b.v[i]
+		v := e.b.v[i]
 		if v.file == "" {
 			continue
 		}
@@ -100,6 +100,7 @@ func (s *Store) loadEntry(shard int, stem string) *Entry {
 	}
 	e.s = s
 	e.setModTime()
+	e.b.wantBr = !e.Has(Brotli) && s.opt.BrotliLevel >= 0 && Compressible(e.Meta.Header.Get("Content-Type"))
 	return e
 }
 

@@ -23,7 +23,9 @@ type Options struct {
 	// not stored either.
 	MaxObject int64
 	// GzipLevel and BrotliLevel set the compression levels of the stored
-	// copies (defaults 6 and 6); a negative level stores no such copy.
+	// copies (defaults 6 and 6); a negative level stores no such copy. The
+	// gzip copy is made while the body streams in; the brotli copy after
+	// Commit, in the background (see the package documentation).
 	GzipLevel, BrotliLevel int
 	// MemSize bounds the bytes of stored copies kept in memory, so that hits
 	// on them open no file (default 64 MiB; negative: none). MemObject is
@@ -86,8 +88,13 @@ type Store struct {
 	// pools hold idle compressors, indexed by Encoding.
 	pools [numEncodings]sync.Pool
 
+	// brQueue holds entries waiting for their brotli copy; brPending
+	// counts them, including the one being compressed.
+	brQueue   chan *Entry
+	brPending atomic.Int64
+
 	stop chan struct{}
-	done chan struct{}
+	wg   sync.WaitGroup // saveLoop and brotliLoop
 }
 
 type ident struct{ key, variant string }
@@ -104,21 +111,23 @@ func Open(dir string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("cache: %w", err)
 	}
 	s := &Store{opt: opt, root: root, index: make(map[ident]*Entry),
-		stop: make(chan struct{}), done: make(chan struct{})}
+		brQueue: make(chan *Entry, brotliQueue), stop: make(chan struct{})}
 	if err := s.load(); err != nil {
 		s.closeRoots()
 		return nil, fmt.Errorf("cache: open %s: %w", dir, err)
 	}
 	s.evict()
-	go s.saveLoop()
+	s.wg.Go(s.saveLoop)
+	s.wg.Go(s.brotliLoop)
 	return s, nil
 }
 
-// Close saves the recency order and releases the directory. Entries and
-// bodies already handed out stay readable.
+// Close stops the background work (a brotli copy being made is given up),
+// saves the recency order and releases the directory. Entries and bodies
+// already handed out stay readable.
 func (s *Store) Close() error {
 	close(s.stop)
-	<-s.done
+	s.wg.Wait()
 	err := s.saveRecency()
 	s.closeRoots()
 	return err
@@ -134,7 +143,6 @@ func (s *Store) closeRoots() {
 }
 
 func (s *Store) saveLoop() {
-	defer close(s.done)
 	t := time.NewTicker(s.opt.SaveEvery)
 	defer t.Stop()
 	for {
@@ -149,7 +157,9 @@ func (s *Store) saveLoop() {
 
 // Lookup returns the entry stored under key and variant with its state at
 // now (Miss and a nil Entry when there is none), and marks it recently used.
-// It does no I/O and does not allocate.
+// It does no I/O and does not allocate. If the entry still lacks its
+// brotli copy (the queue was full, or the process restarted), Lookup asks
+// for it.
 func (s *Store) Lookup(key, variant string, now time.Time) (*Entry, State) {
 	s.mu.RLock()
 	e := s.index[ident{key, variant}]
@@ -159,6 +169,9 @@ func (s *Store) Lookup(key, variant string, now time.Time) (*Entry, State) {
 		return nil, Miss
 	}
 	e.used.Store(s.clock.tick())
+	if e.b.wantBr && !e.b.brQueued.Load() {
+		s.queueBrotli(e)
+	}
 	st := e.Meta.Freshness(now)
 	switch st {
 	case Fresh:
@@ -179,22 +192,24 @@ func (s *Store) Refresh(e *Entry, m Meta) error {
 	if m.Key != e.Meta.Key || m.Variant != e.Meta.Variant {
 		return fmt.Errorf("cache: refresh %s: key changed to %s", e.Meta.Key, m.Key)
 	}
-	n := &Entry{Meta: m, s: s, id: e.id, name: e.name, shard: e.shard, b: e.b}
-	n.used.Store(s.clock.tick())
-	n.setModTime()
 	mu := s.keyLock(e.shard)
 	mu.Lock()
 	defer mu.Unlock()
-	if s.current(e.id) != e {
+	// cur is e, or e with its brotli copy added since.
+	cur := s.current(e.id)
+	if cur == nil || cur.b.v[Identity] != e.b.v[Identity] {
 		return nil
 	}
+	n := &Entry{Meta: m, s: s, id: e.id, name: e.name, shard: e.shard, b: cur.b}
+	n.used.Store(s.clock.tick())
+	n.setModTime()
 	size, err := s.writeManifest(n)
 	if err != nil {
 		return fmt.Errorf("cache: refresh %s: %w", m.Key, err)
 	}
 	n.msize = size
-	n.size = e.size - blocks(e.msize) + blocks(size)
-	s.swap(n, e)
+	n.size = cur.size - blocks(cur.msize) + blocks(size)
+	s.swap(n, cur)
 	s.stats.revalidated.Add(1)
 	return nil
 }
@@ -252,9 +267,9 @@ func (s *Store) drop(e *Entry) bool {
 }
 
 func (s *Store) removeBodies(e *Entry) {
-	e.b.gone.Store(true)
 	for i := range e.b.v {
-		v := &e.b.v[i]
+		v := e.b.v[i]
+		v.gone.Store(true)
 		if v.file != "" {
 			s.shards[e.shard].Remove(v.file)
 		}

@@ -190,6 +190,7 @@ func TestTooLarge(t *testing.T) {
 	if st := s.Stats(); st.TooLarge != 2 || st.Entries != 1 {
 		t.Errorf("stats %+v", st)
 	}
+	waitBrotli(t, s) // its temporary file, until it is done
 	for name := range files(t, dir) {
 		if strings.HasPrefix(name, tmpDir) {
 			t.Errorf("temporary file left: %s", name)
@@ -446,5 +447,51 @@ func TestMemoryBudget(t *testing.T) {
 	}
 	if inMem != 1 || s.Stats().Memory != 6000 {
 		t.Errorf("%d copies in memory, Memory %d; want 1, 6000", inMem, s.Stats().Memory)
+	}
+}
+
+// TestBackgroundBrotli: the brotli copy is added after Commit, kept across
+// a Refresh of the entry as looked up before it, and across a restart.
+func TestBackgroundBrotli(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir, Options{})
+	page := mustFixture(t)
+	w := s.Create(testMeta("front", "text/html"))
+	w.Write(page)
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := s.Lookup("front", "", t0)
+	if before.Choose("gzip, br") == Identity {
+		t.Fatal("neither gzip nor brotli for a br reader")
+	}
+	waitBrotli(t, s)
+	e, _ := s.Lookup("front", "", t0)
+	if !e.Has(Brotli) || e.Choose("gzip, br") != Brotli {
+		t.Fatal("no brotli copy after the background work")
+	}
+	if got, err := read(e, Brotli); err != nil || !bytes.Equal(got, page) {
+		t.Fatalf("brotli copy: %v", err)
+	}
+	m := before.Meta
+	m.Lifetime = time.Hour
+	if err := s.Refresh(before, m); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ = s.Lookup("front", "", t0); e.Meta.Lifetime != time.Hour || !e.Has(Brotli) {
+		t.Fatalf("after Refresh: lifetime %v, brotli %v", e.Meta.Lifetime, e.Has(Brotli))
+	}
+	if st := s.Stats(); st.Bytes != diskUse(t, dir) {
+		t.Errorf("Bytes %d, disk %d", st.Bytes, diskUse(t, dir))
+	}
+	s.Close()
+	s = openStore(t, dir, Options{})
+	defer s.Close()
+	e, _ = s.Lookup("front", "", t0)
+	if e == nil || !e.Has(Brotli) || e.Meta.Lifetime != time.Hour || s.brPending.Load() != 0 {
+		t.Fatalf("after restart: entry %v, pending %d", e != nil, s.brPending.Load())
+	}
+	if got, err := read(e, Brotli); err != nil || !bytes.Equal(got, page) {
+		t.Fatalf("brotli copy after restart: %v", err)
 	}
 }

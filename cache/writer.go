@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/gzip"
 )
 
@@ -44,26 +43,22 @@ const (
 )
 
 // Create starts storing an entry with metadata m (normally from
-// Policy.Meta). Besides the identity copy, gzip and brotli copies are made
-// while the body streams in if m's Content-Type is Compressible. If the
+// Policy.Meta). Besides the identity copy, a gzip copy is made while the
+// body streams in if m's Content-Type is Compressible; the brotli copy is
+// made after Commit, in the background. If the
 // temporary files cannot be created the Writer is already failed and
 // Commit will say why.
 func (s *Store) Create(m Meta) *Writer {
 	id := ident{m.Key, m.Variant}
 	name, shard := entryName(id)
-	w := &Writer{s: s, e: &Entry{Meta: m, s: s, id: id, name: name, shard: shard, b: &bodies{}}}
+	w := &Writer{s: s, e: &Entry{Meta: m, s: s, id: id, name: name, shard: shard, b: newBodies("", time.Time{})}}
 	w.id, w.err = s.newSink()
 	if w.err != nil || !Compressible(m.Header.Get("Content-Type")) {
 		return w
 	}
-	for _, c := range []struct {
-		enc   Encoding
-		level int
-	}{{Gzip, s.opt.GzipLevel}, {Brotli, s.opt.BrotliLevel}} {
-		if c.level < 0 {
-			continue
-		}
-		e, err := s.newEncoder(c.enc, c.level)
+	w.e.b.wantBr = s.opt.BrotliLevel >= 0
+	if s.opt.GzipLevel >= 0 {
+		e, err := s.newEncoder(Gzip, s.opt.GzipLevel)
 		if err != nil {
 			w.fail(err)
 			return w
@@ -170,6 +165,9 @@ func (w *Writer) Commit() error {
 	w.s.stats.stores.Add(1)
 	w.s.stats.written.Add(w.n)
 	w.s.evict()
+	if w.e.b.wantBr {
+		w.s.queueBrotli(w.e)
+	}
 	return nil
 }
 
@@ -216,7 +214,7 @@ func (w *Writer) publish() error {
 	}
 	dir := shardDir(e.shard) + "/"
 	for enc, k := range sinks {
-		v := &b.v[enc]
+		v := b.v[enc]
 		v.file, v.size, v.etag = bodyFile(e.name, b.gen, enc), k.n, etag(k.sum)
 		v.sum = k.sum
 		v.verified.Store(true) // checksummed as written
@@ -343,19 +341,11 @@ func (s *Store) newEncoder(enc Encoding, level int) (*encoder, error) {
 		return nil, err
 	}
 	e := &encoder{s: s, enc: enc, out: out, ch: make(chan []byte, encQueue), done: make(chan struct{})}
-	switch p := s.pools[enc].Get().(type) {
-	case *gzip.Writer:
+	if p, ok := s.pools[enc].Get().(*gzip.Writer); ok {
 		p.Reset(out)
 		e.w = p
-	case *brotli.Writer:
-		p.Reset(out)
-		e.w = p
-	default:
-		if enc == Gzip {
-			e.w, err = gzip.NewWriterLevel(out, level)
-		} else {
-			e.w = brotli.NewWriterLevel(out, level)
-		}
+	} else {
+		e.w, err = gzip.NewWriterLevel(out, level)
 	}
 	if err != nil {
 		out.discard()

@@ -114,8 +114,9 @@ func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode boo
 	store, err := cache.Open(cfg.Cache.Dir, cache.Options{
 		MaxSize:   int64(cfg.Cache.MaxSize),
 		MaxObject: int64(cfg.Cache.MaxObject),
-		// Brotli at 4 costs a third of level 6's CPU on a miss for a
-		// few percent of size (bench/README.md).
+		// Brotli copies are made in the background, after the miss;
+		// level 4 costs a third of level 6's CPU for a few percent of
+		// size (bench/README.md).
 		BrotliLevel: 4,
 	})
 	if err != nil {
