@@ -249,14 +249,13 @@ func (r *htmlRewriter) scanStartTag(data []byte) int {
 		if data[i] == '>' {
 			return i + 1
 		}
-		var a attr
-		i = scanAttr(data, i, &a)
-		a.saved = -1
+		r.attrs = append(r.attrs, attr{saved: -1}) // scanned in place
+		a := &r.attrs[len(r.attrs)-1]
+		i = scanAttr(data, i, a)
 		if a.k1 > a.k0 && !r.seen(data, data[a.k0:a.k1]) {
 			a.saved = saved
 			saved++
 		}
-		r.attrs = append(r.attrs, a)
 		if a.saved >= 0 {
 			r.classify(data, len(r.attrs)-1)
 		}
@@ -291,15 +290,7 @@ func equalFoldASCII(a, b []byte) bool {
 func (r *htmlRewriter) classify(raw []byte, k int) {
 	a := &r.attrs[k]
 	key := raw[a.k0:a.k1]
-	var b [16]byte
-	n := 0
-	if len(key) <= len(b) {
-		for i, c := range key {
-			b[i] = lowerASCII(c)
-		}
-		n = len(key)
-	}
-	name := string(b[:n]) // "" for long keys: no allocation
+	name := attrName(key)
 	t := &r.tag
 	val := raw[a.v0:a.v1]
 	switch name {
@@ -376,20 +367,156 @@ func (r *htmlRewriter) classify(raw []byte, k int) {
 			a.kind = attrData // js-href, data-*-src, ...
 		case len(key) > 5 && equalFoldASCII(key[:5], []byte("data-")):
 			a.kind = attrData
-		case !isTextAttr(name):
+		case !isTextAttr(name) && !(len(key) <= maxAttrName && len(key) >= 5 && equalFoldASCII(key[:5], []byte("aria-"))):
 			a.kind = attrEmbedded
 		}
 	}
 }
 
-// isTextAttr reports whether an attribute holds text a reader sees, which
-// is never changed.
+// maxAttrName is the length of the longest name attrName knows.
+const maxAttrName = 16
+
+// attrName returns the lower-case name of the attributes classify knows,
+// and "" for the others, without allocating.
+func attrName(key []byte) string {
+	var b [maxAttrName]byte
+	if len(key) > len(b) {
+		return ""
+	}
+	for i, c := range key {
+		b[i] = lowerASCII(c)
+	}
+	// Each case returns a constant: returning the converted name would
+	// make it allocate.
+	switch string(b[:len(key)]) {
+	case "href":
+		return "href"
+	case "src":
+		return "src"
+	case "action":
+		return "action"
+	case "formaction":
+		return "formaction"
+	case "poster":
+		return "poster"
+	case "background":
+		return "background"
+	case "cite":
+		return "cite"
+	case "longdesc":
+		return "longdesc"
+	case "manifest":
+		return "manifest"
+	case "xlink:href":
+		return "xlink:href"
+	case "codebase":
+		return "codebase"
+	case "classid":
+		return "classid"
+	case "icon":
+		return "icon"
+	case "profile":
+		return "profile"
+	case "lowsrc":
+		return "lowsrc"
+	case "dynsrc":
+		return "dynsrc"
+	case "data-src":
+		return "data-src"
+	case "data-href":
+		return "data-href"
+	case "data-url":
+		return "data-url"
+	case "data-poster":
+		return "data-poster"
+	case "data-original":
+		return "data-original"
+	case "data-lazy-src":
+		return "data-lazy-src"
+	case "data-bg":
+		return "data-bg"
+	case "data-background":
+		return "data-background"
+	case "data-lazy":
+		return "data-lazy"
+	case "data-link":
+		return "data-link"
+	case "data-image":
+		return "data-image"
+	case "data-ajax-url":
+		return "data-ajax-url"
+	case "data-full-src":
+		return "data-full-src"
+	case "data-thumb":
+		return "data-thumb"
+	case "data":
+		return "data"
+	case "ping":
+		return "ping"
+	case "archive":
+		return "archive"
+	case "srcset":
+		return "srcset"
+	case "data-srcset":
+		return "data-srcset"
+	case "imagesrcset":
+		return "imagesrcset"
+	case "data-lazy-srcset":
+		return "data-lazy-srcset"
+	case "style":
+		return "style"
+	case "content":
+		return "content"
+	case "value":
+		return "value"
+	case "srcdoc":
+		return "srcdoc"
+	case "integrity":
+		return "integrity"
+	case "type":
+		return "type"
+	case "rel":
+		return "rel"
+	case "width":
+		return "width"
+	case "height":
+		return "height"
+	case "http-equiv":
+		return "http-equiv"
+	case "property":
+		return "property"
+	case "name":
+		return "name"
+	case "itemprop":
+		return "itemprop"
+	case "alt":
+		return "alt"
+	case "title":
+		return "title"
+	case "placeholder":
+		return "placeholder"
+	case "label":
+		return "label"
+	case "summary":
+		return "summary"
+	case "abbr":
+		return "abbr"
+	case "class":
+		return "class"
+	case "id":
+		return "id"
+	}
+	return ""
+}
+
+// isTextAttr reports whether an attribute, named name by attrName, holds
+// text a reader sees, which is never changed. So do aria-* attributes.
 func isTextAttr(name string) bool {
 	switch name {
 	case "alt", "title", "placeholder", "label", "summary", "abbr", "class", "id":
 		return true
 	}
-	return strings.HasPrefix(name, "aria-")
+	return false
 }
 
 func hasSuffixFold(b []byte, suffix string) bool {
@@ -582,13 +709,15 @@ func (r *htmlRewriter) spliceURL(raw []byte, a *attr) bool {
 // raw, and needs no escaping in any quotes.
 func plainValue(v []byte) bool {
 	for _, c := range v {
-		switch c {
-		case '&', '"', '\'', 0, '\r':
+		if notPlain[c] {
 			return false
 		}
 	}
 	return true
 }
+
+// notPlain are the bytes plainValue refuses.
+var notPlain = [256]bool{'&': true, '"': true, '\'': true, 0: true, '\r': true}
 
 // rewriteAttr computes the new value of attribute a, if it changes.
 func (r *htmlRewriter) rewriteAttr(raw []byte, a *attr) error {
