@@ -152,12 +152,22 @@ func newHTMLRewriter(out *bufio.Writer, d *Doc, depth int) *htmlRewriter {
 }
 
 // run rewrites the document read from s, token by token. The content of
-// raw-text elements (script, style, ...) is streamed from s.
+// raw-text elements (script, style, ...) is streamed from s. Runs of
+// tokens copied unchanged, s.buf[copied:], are written at once, before
+// anything else is written and before s.buf is refilled.
 func (r *htmlRewriter) run(s *source) error {
+	copied := s.off
+	flushTo := func(end int) {
+		if copied < end {
+			r.out.Write(s.buf[copied:end])
+		}
+		copied = end
+	}
 	for {
 		data := s.buf[s.off:]
 		eof := s.err != nil
 		if len(data) == 0 {
+			flushTo(s.off)
 			if eof {
 				if s.err == io.EOF {
 					return nil
@@ -165,6 +175,7 @@ func (r *htmlRewriter) run(s *source) error {
 				return wrapRead(s.err)
 			}
 			s.fill()
+			copied = s.off
 			continue
 		}
 		var kind tokKind
@@ -178,24 +189,31 @@ func (r *htmlRewriter) run(s *source) error {
 			kind, n = nextToken(data, eof)
 		}
 		if n < 0 {
+			flushTo(s.off)
 			if len(data) >= MaxHTMLToken {
 				return fmt.Errorf("rewrite html: token of more than %d bytes: %w", MaxHTMLToken, ErrHTMLTokenTooLarge)
 			}
 			s.fill()
+			copied = s.off
 			continue
 		}
 		tok := data[:n]
+		start := s.off
 		s.off += n
 		if kind == tokEnd && r.dropEnd {
+			flushTo(start)
+			copied = s.off
 			r.dropEnd = false
 			continue
 		}
 		if r.skip.name != "" {
+			flushTo(start)
 			skipped, err := r.skipToken(s, kind, tok)
 			if err != nil {
 				return err
 			}
 			if skipped {
+				copied = s.off
 				continue
 			}
 		}
@@ -204,26 +222,35 @@ func (r *htmlRewriter) run(s *source) error {
 			if len(tok) > 9 && equalFoldASCII(tok[1:9], []byte("noscript")) && !isLetter(tok[9]) {
 				r.noscript++
 			}
-			raw, act, err := r.startTag(tok)
+			raw, act, changed, err := r.startTag(tok)
+			if err == nil && raw == rawNone && act == actKeep && !changed {
+				continue // copied as is
+			}
+			flushTo(start)
 			if err == nil {
+				r.writeStart(tok, act, changed)
 				err = r.content(s, raw, act)
 			}
 			if err != nil {
 				return err
 			}
+			copied = s.off
 		case tokComment:
+			if bytes.IndexByte(tok, '/') < 0 {
+				continue // copied as is
+			}
+			flushTo(start)
 			r.writeEmbedded(tok)
+			copied = s.off
 		case tokEnd:
 			if r.noscript > 0 && isEndTagOf(tok, "noscript") {
 				r.noscript--
 			}
 			if r.depth == 0 && r.noscript == 0 && r.d.Footer != "" && !r.footerDone && isEndTagOf(tok, "body") {
+				flushTo(start) // the end tag is copied after the footer
 				r.out.WriteString(r.d.Footer)
 				r.footerDone = true
 			}
-			r.out.Write(tok)
-		default:
-			r.out.Write(tok)
 		}
 	}
 }

@@ -71,13 +71,11 @@ type tagInfo struct {
 // scriptType returns the raw type attribute of a script start tag raw.
 func (t *tagInfo) scriptType(raw []byte) []byte { return raw[t.typ0:t.typ1] }
 
-// startTag writes a start tag read by scanStartTag, rewritten if any
-// attribute changes, says how the element's content is to be read, and
-// what the privacy rules make of the element. A dropped or replaced
-// element's tag is not written; an inline script's tag is held in r.held
-// until its content is judged.
-func (r *htmlRewriter) startTag(raw []byte) (rawKind, action, error) {
-	changed := false
+// startTag rewrites the attributes of a start tag read by scanStartTag,
+// says how the element's content is to be read and what the privacy rules
+// make of the element, and whether any attribute changed. writeStart
+// writes the tag.
+func (r *htmlRewriter) startTag(raw []byte) (kind rawKind, act action, changed bool, err error) {
 	if len(r.attrs) > 0 {
 		r.dec = nil
 		for k := range r.attrs {
@@ -86,7 +84,7 @@ func (r *htmlRewriter) startTag(raw []byte) (rawKind, action, error) {
 				continue
 			}
 			if err := r.rewriteAttr(raw, a); err != nil {
-				return rawNone, actKeep, err
+				return rawNone, actKeep, false, err
 			}
 			if a.edit != editNone {
 				changed = true
@@ -97,14 +95,21 @@ func (r *htmlRewriter) startTag(raw []byte) (rawKind, action, error) {
 			changed = true
 		}
 	}
-	act := actKeep
+	act = actKeep
 	if r.tag.name != "" && !r.d.keepAll {
 		act = r.judge(raw)
 	}
+	return r.contentKind(raw), act, changed, nil
+}
+
+// writeStart writes the start tag raw that startTag handled, rewritten
+// if changed. A dropped or replaced element's tag is not written; an
+// inline script's tag is held in r.held until its content is judged.
+func (r *htmlRewriter) writeStart(raw []byte, act action, changed bool) {
 	var w tagWriter = r.out
 	switch act {
 	case actDrop, actEmbed:
-		return r.contentKind(raw), act, nil
+		return
 	case actHold:
 		r.held.Reset()
 		w = &r.held
@@ -114,7 +119,6 @@ func (r *htmlRewriter) startTag(raw []byte) (rawKind, action, error) {
 	} else {
 		w.Write(raw)
 	}
-	return r.contentKind(raw), act, nil
 }
 
 // contentKind says how the content of the current start tag's element,
