@@ -287,13 +287,13 @@ func loadInBrowser(t *testing.T, browser context.Context, front *browserFront, p
 	imagesLoaded(t, ctx, p)
 	if p.firstRun {
 		ran, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.documentElement.hasAttribute("data-first-party-ran")`,
-			chromedp.WithPollingTimeout(5*time.Second)))
+			chromedp.WithPollingTimeout(20*time.Second)))
 		if err != nil || !ran {
 			t.Errorf("the page's first-party script did not run: %v", err)
 		}
 	}
 	if p.worker {
-		waitFor(t, "the worker's fetch", 5*time.Second, func() bool {
+		waitFor(t, "the worker's fetch", 20*time.Second, func() bool {
 			return rec.has("worker", "/zerkalo-test/worker-ping")
 		})
 		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`navigator.serviceWorker.getRegistrations().then(r => r.length)`, chromedp.EvalAwaitPromise))
