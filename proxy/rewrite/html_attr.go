@@ -169,69 +169,24 @@ func scriptKind(typ []byte, hasType bool) rawKind {
 // knownTag returns the lower-case name of the tags the rewriter treats
 // specially, and "" for the others, without allocating.
 func knownTag(name []byte) string {
-	var b [10]byte
-	if len(name) > len(b) {
+	if len(name) == 0 || len(name) > 10 {
 		return ""
 	}
-	for i, c := range name {
-		b[i] = lowerASCII(c)
-	}
-	// Each case returns a constant: returning the converted name would
-	// make it allocate.
-	switch string(b[:len(name)]) {
-	case "link":
-		return "link"
-	case "script":
-		return "script"
-	case "style":
-		return "style"
-	case "meta":
-		return "meta"
-	case "base":
-		return "base"
-	case "object":
-		return "object"
-	case "noscript":
-		return "noscript"
-	case "plaintext":
-		return "plaintext"
-	case "title":
-		return "title"
-	case "textarea":
-		return "textarea"
-	case "iframe":
-		return "iframe"
-	case "noembed":
-		return "noembed"
-	case "noframes":
-		return "noframes"
-	case "xmp":
-		return "xmp"
-	case "a":
-		return "a"
-	case "area":
-		return "area"
-	case "img":
-		return "img"
-	case "image":
-		return "image"
-	case "source":
-		return "source"
-	case "track":
-		return "track"
-	case "embed":
-		return "embed"
-	case "input":
-		return "input"
-	case "frame":
-		return "frame"
-	case "video":
-		return "video"
-	case "audio":
-		return "audio"
-	}
-	return ""
+	return foldedName(knownTags[tagHash(name)], name)
 }
+
+// tagHash is a perfect hash of the names in knownTags, in any case.
+func tagHash(n []byte) uint8 {
+	return uint8(len(n) + int(n[0]|0x20) + int(n[len(n)-1]|0x20) + 7*int(n[len(n)/2]|0x20))
+}
+
+// knownTags are the tags the rewriter treats specially, by tagHash.
+var knownTags = hashTable(tagHash,
+	"link", "script", "style", "meta", "base", "object", "noscript",
+	"plaintext", "title", "textarea", "iframe", "noembed", "noframes",
+	"xmp", "a", "area", "img", "image", "source", "track", "embed",
+	"input", "frame", "video", "audio",
+)
 
 // scanStartTag reads the start tag at the start of data into r.tag and
 // r.attrs, the way the Tokenizer's readTag does, and returns its length,
@@ -383,134 +338,56 @@ const maxAttrName = 16
 // attrName returns the lower-case name of the attributes classify knows,
 // and "" for the others, without allocating.
 func attrName(key []byte) string {
-	var b [maxAttrName]byte
-	if len(key) > len(b) {
+	if len(key) == 0 || len(key) > maxAttrName {
 		return ""
 	}
-	for i, c := range key {
-		b[i] = lowerASCII(c)
+	return foldedName(attrNames[attrHash(key)], key)
+}
+
+// foldedName returns name when it is b in lower case, else "".
+func foldedName(name string, b []byte) string {
+	if len(name) != len(b) {
+		return ""
 	}
-	// Each case returns a constant: returning the converted name would
-	// make it allocate.
-	switch string(b[:len(key)]) {
-	case "href":
-		return "href"
-	case "src":
-		return "src"
-	case "action":
-		return "action"
-	case "formaction":
-		return "formaction"
-	case "poster":
-		return "poster"
-	case "background":
-		return "background"
-	case "cite":
-		return "cite"
-	case "longdesc":
-		return "longdesc"
-	case "manifest":
-		return "manifest"
-	case "xlink:href":
-		return "xlink:href"
-	case "codebase":
-		return "codebase"
-	case "classid":
-		return "classid"
-	case "icon":
-		return "icon"
-	case "profile":
-		return "profile"
-	case "lowsrc":
-		return "lowsrc"
-	case "dynsrc":
-		return "dynsrc"
-	case "data-src":
-		return "data-src"
-	case "data-href":
-		return "data-href"
-	case "data-url":
-		return "data-url"
-	case "data-poster":
-		return "data-poster"
-	case "data-original":
-		return "data-original"
-	case "data-lazy-src":
-		return "data-lazy-src"
-	case "data-bg":
-		return "data-bg"
-	case "data-background":
-		return "data-background"
-	case "data-lazy":
-		return "data-lazy"
-	case "data-link":
-		return "data-link"
-	case "data-image":
-		return "data-image"
-	case "data-ajax-url":
-		return "data-ajax-url"
-	case "data-full-src":
-		return "data-full-src"
-	case "data-thumb":
-		return "data-thumb"
-	case "data":
-		return "data"
-	case "ping":
-		return "ping"
-	case "archive":
-		return "archive"
-	case "srcset":
-		return "srcset"
-	case "data-srcset":
-		return "data-srcset"
-	case "imagesrcset":
-		return "imagesrcset"
-	case "data-lazy-srcset":
-		return "data-lazy-srcset"
-	case "style":
-		return "style"
-	case "content":
-		return "content"
-	case "value":
-		return "value"
-	case "srcdoc":
-		return "srcdoc"
-	case "integrity":
-		return "integrity"
-	case "type":
-		return "type"
-	case "rel":
-		return "rel"
-	case "width":
-		return "width"
-	case "height":
-		return "height"
-	case "http-equiv":
-		return "http-equiv"
-	case "property":
-		return "property"
-	case "name":
-		return "name"
-	case "itemprop":
-		return "itemprop"
-	case "alt":
-		return "alt"
-	case "title":
-		return "title"
-	case "placeholder":
-		return "placeholder"
-	case "label":
-		return "label"
-	case "summary":
-		return "summary"
-	case "abbr":
-		return "abbr"
-	case "class":
-		return "class"
-	case "id":
-		return "id"
+	for i, c := range b {
+		if lowerASCII(c) != name[i] {
+			return ""
+		}
 	}
-	return ""
+	return name
+}
+
+// attrHash is a perfect hash of the names in attrNames, which it finds in
+// any case: c|0x20 is c for lower-case letters, '-' and ':'.
+func attrHash(n []byte) uint8 {
+	return uint8(len(n) + 3*int(n[0]|0x20) + 24*int(n[len(n)-1]|0x20) + 28*int(n[len(n)/2]|0x20))
+}
+
+// attrNames are the names attrName knows, by attrHash.
+var attrNames = hashTable(attrHash,
+	"href", "src", "action", "formaction", "poster", "background", "cite",
+	"longdesc", "manifest", "xlink:href", "codebase", "classid", "icon",
+	"profile", "lowsrc", "dynsrc", "data-src", "data-href", "data-url",
+	"data-poster", "data-original", "data-lazy-src", "data-bg",
+	"data-background", "data-lazy", "data-link", "data-image",
+	"data-ajax-url", "data-full-src", "data-thumb", "data", "ping",
+	"archive", "srcset", "data-srcset", "imagesrcset", "data-lazy-srcset",
+	"style", "content", "value", "srcdoc", "integrity", "type", "rel",
+	"width", "height", "http-equiv", "property", "name", "itemprop",
+	"alt", "title", "placeholder", "label", "summary", "abbr", "class",
+	"id",
+)
+
+// hashTable returns a table of the names by the perfect hash h.
+func hashTable(h func([]byte) uint8, names ...string) *[256]string {
+	var t [256]string
+	for _, n := range names {
+		if len(n) > maxAttrName || t[h([]byte(n))] != "" {
+			panic("rewrite: " + n + ": not a perfect hash")
+		}
+		t[h([]byte(n))] = n
+	}
+	return &t
 }
 
 // isTextAttr reports whether an attribute, named name by attrName, holds

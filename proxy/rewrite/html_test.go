@@ -687,3 +687,37 @@ func TestHTMLAttrValueDecode(t *testing.T) {
 		}
 	}
 }
+
+// TestKnownNames checks the perfect hashes of attrName and knownTag: each
+// known name is found in any case, and other names are not.
+func TestKnownNames(t *testing.T) {
+	for _, tc := range []struct {
+		table *[256]string
+		look  func([]byte) string
+		other []string
+	}{
+		{attrNames, attrName, []string{"hre", "hrefs", "data-", "aria-label", "clas", "x", "data-lazy-srcsetx", "srcsEt-"}},
+		{knownTags, knownTag, []string{"div", "span", "scripts", "b", "imag", "i", "textareas"}},
+	} {
+		n := 0
+		for _, name := range tc.table {
+			if name == "" {
+				continue
+			}
+			n++
+			for _, v := range []string{name, strings.ToUpper(name), strings.ToUpper(name[:1]) + name[1:]} {
+				if got := tc.look([]byte(v)); got != name {
+					t.Errorf("%q: got %q, want %q", v, got, name)
+				}
+			}
+		}
+		if n < 20 {
+			t.Errorf("only %d names in the table", n)
+		}
+		for _, v := range tc.other {
+			if got := tc.look([]byte(v)); got != "" {
+				t.Errorf("%q: got %q, want \"\"", v, got)
+			}
+		}
+	}
+}
