@@ -4,10 +4,13 @@
 //
 // Usage:
 //
-//	zerkalo serve [--config FILE] [--demo] [--check]
+//	zerkalo serve [--config FILE] [--demo] [--check]   run an edge
+//	zerkalo invite | revoke                           enroll or end a volunteer relay
+//	zerkalo relay --edge HOST:PORT [--invite TOKEN]   run a volunteer relay
+//	zerkalo keygen | certify | sign | verify          keys of the signed mirror list
 //	zerkalo version
 //
-// Run "zerkalo help" or "zerkalo serve --help" for details.
+// Run "zerkalo help" or "zerkalo COMMAND --help" for details.
 package main
 
 import (
@@ -83,7 +86,7 @@ Usage:
   zerkalo revoke --config FILE --domain NAME        end a relay's enrollment
   zerkalo version                                   print the version
 
-Run "zerkalo serve --help" for the flags of serve.
+Run "zerkalo COMMAND --help" for the flags of a command.
 `)
 }
 
