@@ -14,6 +14,9 @@ func TestMetricsCountWithoutReaderDetails(t *testing.T) {
 	te.get(t, "/a/1.html?secret=1")
 	te.get(t, "/a/1.html")
 	te.origin.SetDown(fakeorigin.Refuse)
+	// A pooled connection would fail another way (reset, EOF); a new one
+	// is refused.
+	te.edge.opts.Transport.(*http.Transport).CloseIdleConnections()
 	te.get(t, "/down")
 	m := te.edge.opts.Metrics
 	admin := AdminHandler(m, func() bool { return true })
