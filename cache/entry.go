@@ -47,7 +47,7 @@ type Entry struct {
 
 	s     *Store
 	id    ident
-	name  string // hex hash of the identity: file name stem
+	name  string // hex hash of the identity: file name stem, and the entry's name in errors (keys hold readers' queries)
 	shard int
 	b     *bodies   // shared by the refreshed versions of one stored body
 	size  int64     // disk use in blocks, including the manifest
@@ -278,7 +278,7 @@ func (e *Entry) damaged(err error) error {
 	if e.s.drop(e) {
 		e.s.stats.corrupt.Add(1)
 	}
-	return fmt.Errorf("%w: %s: %w", ErrCorrupt, e.Meta.Key, err)
+	return fmt.Errorf("%w: entry %s: %w", ErrCorrupt, e.name, err)
 }
 
 // verify reads f whole, compares its length and checksum with v and

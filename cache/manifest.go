@@ -69,7 +69,7 @@ func decodeManifest(data []byte, name string, shard int) (*Entry, error) {
 	}
 	id := ident{m.Meta.Key, m.Meta.Variant}
 	if n, sh := entryName(id); n != name || sh != shard {
-		return nil, fmt.Errorf("%w: key %q does not belong to %s", errBadManifest, m.Meta.Key, name)
+		return nil, fmt.Errorf("%w: its key does not belong to %s", errBadManifest, name)
 	}
 	b := newBodies(m.Gen, m.Modified)
 	for i, r := range m.Files {

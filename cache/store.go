@@ -190,7 +190,7 @@ func (s *Store) Lookup(key, variant string, now time.Time) (*Entry, State) {
 // nothing and returns nil.
 func (s *Store) Refresh(e *Entry, m Meta) error {
 	if m.Key != e.Meta.Key || m.Variant != e.Meta.Variant {
-		return fmt.Errorf("cache: refresh %s: key changed to %s", e.Meta.Key, m.Key)
+		return fmt.Errorf("cache: refresh entry %s: the key changed", e.name)
 	}
 	mu := s.keyLock(e.shard)
 	mu.Lock()
@@ -205,7 +205,7 @@ func (s *Store) Refresh(e *Entry, m Meta) error {
 	n.setModTime()
 	size, err := s.writeManifest(n)
 	if err != nil {
-		return fmt.Errorf("cache: refresh %s: %w", m.Key, err)
+		return fmt.Errorf("cache: refresh entry %s: %w", e.name, err)
 	}
 	n.msize = size
 	n.size = cur.size - blocks(cur.msize) + blocks(size)

@@ -495,3 +495,25 @@ func TestBackgroundBrotli(t *testing.T) {
 		t.Fatalf("brotli copy after restart: %v", err)
 	}
 }
+
+// TestErrorsNameNoKey: a cache key holds a reader's query string, so the
+// cache's errors, which the edge logs, name entries by their hash instead.
+func TestErrorsNameNoKey(t *testing.T) {
+	s := openStore(t, t.TempDir(), Options{})
+	const key = "https://www.rferl.org/s?k=reader-secret"
+	m := testMeta(key, "text/html")
+	put(t, s, m, []byte("<p>x</p>"))
+	e, _ := s.Lookup(key, "", time.Now())
+	if e == nil {
+		t.Fatal("entry not stored")
+	}
+	other := m
+	other.Key = key + "&more"
+	err := s.Refresh(e, other)
+	if err == nil {
+		t.Fatal("Refresh with another key succeeded")
+	}
+	if strings.Contains(err.Error(), "reader-secret") {
+		t.Errorf("error names the key: %v", err)
+	}
+}

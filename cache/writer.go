@@ -176,7 +176,7 @@ func (w *Writer) failed() error {
 		w.s.stats.tooLarge.Add(1)
 		return ErrTooLarge
 	}
-	return fmt.Errorf("cache: store %s: %w", w.e.Meta.Key, w.err)
+	return fmt.Errorf("cache: store entry %s: %w", w.e.name, w.err)
 }
 
 // finish waits for the encoders and syncs every temporary file.
