@@ -17,7 +17,7 @@ import (
 )
 
 // withCache gives the edge a cache in a temporary folder.
-func withCache(t *testing.T) func(*Options) {
+func withCache(t testing.TB) func(*Options) {
 	return func(o *Options) {
 		store, err := cache.Open(t.TempDir(), cache.Options{})
 		if err != nil {

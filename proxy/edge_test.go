@@ -42,20 +42,20 @@ type testEdge struct {
 // startEdge runs origin handler h behind a fake origin and an edge that
 // mirrors www.rferl.org (plus the extra hosts) on mirror.test. Every origin
 // host is pinned to the fake origin, except those in unpinned.
-func startEdge(t *testing.T, h http.Handler, extraHosts []string, unpinned ...string) *testEdge {
+func startEdge(t testing.TB, h http.Handler, extraHosts []string, unpinned ...string) *testEdge {
 	t.Helper()
 	hosts := append([]string{"gdb.rferl.org", "www.svoboda.org"}, extraHosts...)
 	return startEdgeFor(t, h, "www.rferl.org", hosts, unpinned...)
 }
 
 // startEdgeFor is startEdge for any origin site and host family.
-func startEdgeFor(t *testing.T, h http.Handler, site string, hosts []string, unpinned ...string) *testEdge {
+func startEdgeFor(t testing.TB, h http.Handler, site string, hosts []string, unpinned ...string) *testEdge {
 	t.Helper()
 	return startEdgeWith(t, h, site, hosts, nil, unpinned...)
 }
 
 // startEdgeWith is startEdgeFor with the edge's options changed by modify.
-func startEdgeWith(t *testing.T, h http.Handler, site string, hosts []string, modify func(*Options), unpinned ...string) *testEdge {
+func startEdgeWith(t testing.TB, h http.Handler, site string, hosts []string, modify func(*Options), unpinned ...string) *testEdge {
 	t.Helper()
 	edge, origin, logs := newEdge(t, h, site, hosts, modify, unpinned...)
 	mapper := edge.opts.Mapper
@@ -94,7 +94,7 @@ func startEdgeWith(t *testing.T, h http.Handler, site string, hosts []string, mo
 
 // newEdge returns an edge for site and hosts in front of a fake origin
 // running h, and the buffer its logs go to.
-func newEdge(t *testing.T, h http.Handler, site string, hosts []string, modify func(*Options), unpinned ...string) (*Edge, *fakeorigin.Server, *lockedBuffer) {
+func newEdge(t testing.TB, h http.Handler, site string, hosts []string, modify func(*Options), unpinned ...string) (*Edge, *fakeorigin.Server, *lockedBuffer) {
 	t.Helper()
 	origin, err := fakeorigin.Start(h)
 	if err != nil {
@@ -143,7 +143,7 @@ func newEdge(t *testing.T, h http.Handler, site string, hosts []string, modify f
 }
 
 // get fetches path from the mirror with optional header pairs.
-func (te *testEdge) get(t *testing.T, path string, header ...string) (*http.Response, []byte) {
+func (te *testEdge) get(t testing.TB, path string, header ...string) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest("GET", "https://"+mirrorName+path, nil)
 	if err != nil {
