@@ -15,7 +15,8 @@
 #
 # Environment: DUR (seconds per load, default 10), THREADS (2), CONNS (32),
 # H2_CLIENTS (8) and H2_STREAMS (4), MISS_PROCS (8: h2load processes for the
-# miss path), PORT_BASE (18440), OUT (bench/out).
+# miss path), PORT_BASE (18440), OUT (bench/out), CASES ("hit miss": which
+# runs to make).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -27,6 +28,7 @@ CONNS=${CONNS:-32}
 H2_CLIENTS=${H2_CLIENTS:-8}
 H2_STREAMS=${H2_STREAMS:-4}
 MISS_PROCS=${MISS_PROCS:-8}
+CASES=${CASES:-hit miss}
 PORT_BASE=${PORT_BASE:-18440}
 EDGE_PORT=$((PORT_BASE + 3))
 EOTK_PORT=$((PORT_BASE + 4))
@@ -502,31 +504,36 @@ report() {
 		echo "| ratio | proto | page | value | target |"
 		echo "|---|---|---|---:|---|"
 		awk -F'\t' '
-			{ rps[$1 FS $2 FS $3] = $4; cpu[$1 FS $2 FS $3] = $7 }
+			function div(a, b) { return b == 0 ? 0 : a / b }
+			{ rps[$1 FS $2 FS $3] = $4; cpu[$1 FS $2 FS $3] = $7; ran[substr($1, 1, 3)] = 1 }
 			END {
 				split("article front", pages, " "); split("h1 h2", protos, " ")
 				for (i = 1; i <= 2; i++) for (j = 1; j <= 2; j++) {
+					if (!ran["hit"]) break
 					pg = pages[i]; pr = protos[j]; k = "hit-" pg
-					r = rps[k FS "edge" FS pr] / rps[k FS "eotk" FS pr]
+					r = div(rps[k FS "edge" FS pr], rps[k FS "eotk" FS pr])
 					printf "| edge hits / nginx EOTK hits (req/s) | %s | %s | %.1f× | ≥ 5× %s |\n", pr, pg, r, (r >= 5 ? "✔" : "✘")
-					r = cpu[k FS "edge" FS pr] / cpu[k FS "static" FS pr]
+					r = div(cpu[k FS "edge" FS pr], cpu[k FS "static" FS pr])
 					printf "| edge CPU/hit / nginx static CPU/hit | %s | %s | %.2f× | ≤ 2× %s |\n", pr, pg, r, (r <= 2 ? "✔" : "✘")
 				}
 				for (j = 1; j <= 2; j++) {
+					if (!ran["mis"]) break
 					pr = protos[j]
-					r = rps["miss-front" FS "edge" FS pr] / rps["miss-front" FS "eotk" FS pr]
+					r = div(rps["miss-front" FS "edge" FS pr], rps["miss-front" FS "eotk" FS pr])
 					printf "| edge misses / nginx sub_filter misses (req/s) | %s | front | %.2f× | ≥ 1.5× %s |\n", pr, r, (r >= 1.5 ? "✔" : "✘")
 				}
 				# The same comparisons by CPU per request, which other load on
 				# the machine disturbs far less than requests per second.
 				for (i = 1; i <= 2; i++) for (j = 1; j <= 2; j++) {
+					if (!ran["hit"]) break
 					pg = pages[i]; pr = protos[j]; k = "hit-" pg
-					r = cpu[k FS "eotk" FS pr] / cpu[k FS "edge" FS pr]
+					r = div(cpu[k FS "eotk" FS pr], cpu[k FS "edge" FS pr])
 					printf "| nginx EOTK CPU/hit ÷ edge CPU/hit | %s | %s | %.1f× | (≥ 5×) |\n", pr, pg, r
 				}
 				for (j = 1; j <= 2; j++) {
+					if (!ran["mis"]) break
 					pr = protos[j]
-					r = cpu["miss-front" FS "eotk" FS pr] / cpu["miss-front" FS "edge" FS pr]
+					r = div(cpu["miss-front" FS "eotk" FS pr], cpu["miss-front" FS "edge" FS pr])
 					printf "| nginx CPU/miss ÷ edge CPU/miss | %s | front | %.2f× | (≥ 1.5×) |\n", pr, r
 				}
 			}' "$RESULTS"
@@ -535,6 +542,37 @@ report() {
 }
 
 # ---------------------------------------------------------------- main
+
+# run_hits loads every server with cache hits of both pages.
+run_hits() {
+	local s page path
+	log "warming up (hits)"
+	for s in edge eotk static; do
+		in_hosts timeout 20 wrk -t"$THREADS" -c"$CONNS" -d2s -H 'Accept-Encoding: gzip' "https://$HOST:$(port_of "$s")/" >/dev/null
+	done
+	for page in article front; do
+		path=/
+		[[ $page == article ]] && path=$ARTICLE
+		for s in edge eotk static; do
+			wrk_run "hit-$page" "$s" "$(port_of "$s")" "$path"
+			h2_run "hit-$page" "$s" "$(port_of "$s")" "$path"
+		done
+	done
+}
+
+# run_misses loads the edge and nginx EOTK-style with new URLs only.
+run_misses() {
+	local s
+	log "warming up (misses)"
+	for s in edge eotk; do
+		in_hosts timeout 20 wrk -t"$THREADS" -c"$CONNS" -d2s -H 'Accept-Encoding: gzip' -s "$OUT/miss.lua" \
+			"https://$HOST:$(port_of "$s")/" -- "warm-$RUN_ID-$s" >/dev/null
+	done
+	for s in edge eotk; do
+		wrk_run miss-front "$s" "$(port_of "$s")" / "$OUT/miss.lua"
+		h2_run miss-front "$s" "$(port_of "$s")" / miss
+	done
+}
 
 main() {
 	need_tools
@@ -576,31 +614,11 @@ main() {
 		wait $! || true
 		return
 	fi
-	log "warming up (hits)"
-	for s in edge eotk static; do
-		in_hosts timeout 20 wrk -t"$THREADS" -c"$CONNS" -d2s -H 'Accept-Encoding: gzip' "https://$HOST:$(port_of "$s")/" >/dev/null
-	done
 	: >"$RESULTS"
-	local page path
-	for page in article front; do
-		path=/
-		[[ $page == article ]] && path=$ARTICLE
-		for s in edge eotk static; do
-			wrk_run "hit-$page" "$s" "$(port_of "$s")" "$path"
-			h2_run "hit-$page" "$s" "$(port_of "$s")" "$path"
-		done
-	done
-	log "warming up (misses)"
-	for s in edge eotk; do
-		in_hosts timeout 20 wrk -t"$THREADS" -c"$CONNS" -d2s -H 'Accept-Encoding: gzip' -s "$OUT/miss.lua" \
-			"https://$HOST:$(port_of "$s")/" -- "warm-$RUN_ID-$s" >/dev/null
-	done
-	for s in edge eotk; do
-		wrk_run miss-front "$s" "$(port_of "$s")" / "$OUT/miss.lua"
-		h2_run miss-front "$s" "$(port_of "$s")" / miss
-	done
+	if [[ " $CASES " == *" hit "* ]]; then run_hits; fi
+	if [[ " $CASES " == *" miss "* ]]; then run_misses; fi
 	echo
-	echo "command: bench/run.sh (DUR=$DUR THREADS=$THREADS CONNS=$CONNS H2_CLIENTS=$H2_CLIENTS H2_STREAMS=$H2_STREAMS MISS_PROCS=$MISS_PROCS)"
+	echo "command: bench/run.sh (CASES=\"$CASES\" DUR=$DUR THREADS=$THREADS CONNS=$CONNS H2_CLIENTS=$H2_CLIENTS H2_STREAMS=$H2_STREAMS MISS_PROCS=$MISS_PROCS)"
 	echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo); $(nginx -v 2>&1); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); $(h2load --version | head -1); $(go version | cut -d' ' -f3)"
 	echo

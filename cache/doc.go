@@ -1,8 +1,7 @@
 // Package cache stores rewritten responses on disk, ready to serve: each
-// entry keeps its body in identity, gzip and brotli, encoded once (identity
-// and gzip as it is stored, brotli soon after, in the background), so a hit costs a map lookup and, for a small copy, no file at all
-// (see Memory). It knows nothing
-// of serving or rewriting; the edge wires it in:
+// entry keeps its body in identity, gzip and brotli, each encoded once, so
+// a hit costs a map lookup and, for a small copy, no file at all (see
+// Memory). It knows nothing of serving or rewriting; the edge wires it in:
 //
 //	e, state := store.Lookup(cache.Key(originURL), "", now)
 //	switch state {
@@ -18,9 +17,21 @@
 //
 // On a miss the edge asks Policy.Meta whether the origin's response may be
 // stored, then streams the rewritten body through store.Create(meta) (an
-// io.Writer that never fails) and calls Commit, or Abort if the origin
+// io.Writer that never fails), and the same body as it encodes it for its
+// reader through Writer.Encoded, then calls Commit, or Abort if the origin
 // failed. After a 304 from the origin, Policy.Revalidated and Store.Refresh
 // update an entry's metadata without touching its bodies.
+//
+// # Copies
+//
+// A Commit stores the identity copy and the copies its caller encoded
+// (normally one: the encoding of the reader who caused the miss). The
+// other copies are made by one background goroutine of the Store when a
+// reader first asks for them (Entry.Choose, which meanwhile offers the best
+// copy there is): gzip at Options.GzipLevel, brotli at Options.BrotliLevel
+// with a 256 KiB window to bound its memory. A body read once, like each
+// of a flood of random URLs, is thus compressed once, for its reader, and
+// never again.
 //
 // # On-disk layout
 //
@@ -43,38 +54,51 @@
 //
 // # Crash safety
 //
-// Commit writes every copy to tmp/, fsyncs it and renames it into its shard,
-// then writes the manifest to tmp/, fsyncs it, renames it over the old
-// manifest and fsyncs the shard directory. The manifest's rename is the
-// only moment an entry appears or changes, and it happens after its bodies
-// are complete. A crash at any point leaves either the old manifest with
-// its old bodies or the new manifest with its new bodies, plus unreferenced
-// files, which start-up removes.
+// Commit hands the entry to the Store's committer, which makes entries
+// durable in batches (all that were committed while it worked on the last
+// one), with three syncs per batch (syncfs(2) on Linux) rather than an
+// fsync per file:
 //
-// The brotli copy is made after Commit by one background goroutine of the
-// Store (stopped by Close), with a 256 KiB window to bound its memory; the
-// reader who caused the store never waits for it, and until it exists
-// Entry.Choose offers gzip to brotli readers. The worker reads the identity
-// copy (checking its SHA-256), writes <name>.<gen>.br to tmp/, fsyncs it and
-// renames it into the shard, then, under the entry's lock and only if the
-// entry still holds the same Commit's bodies, writes a manifest naming the
-// three copies to tmp/, fsyncs it, renames it over the old one and fsyncs
-// the shard directory: the same argument as for Commit. A crash before
-// that rename leaves the old manifest (identity and gzip) and an
-// unreferenced .br file, which start-up removes; after it, the new
-// manifest and a complete, synced .br. No file an existing manifest names
-// is ever written. An entry found without its brotli copy (queue full,
-// process stopped) is queued again by its next Lookup. Should the file system not keep the order
-// of operations (power loss), nothing is trusted either: start-up drops any
-// manifest whose checksum, key or body sizes do not match, and the first
-// Open of each copy in a process reads it whole and checks its SHA-256
-// before the caller sees a byte. A damaged entry is dropped and reported as
-// a miss (ErrCorrupt); it is never served.
+//  1. every copy is written to tmp/; sync;
+//  2. the copies are renamed into their shard, each manifest is written to
+//     tmp/; sync;
+//  3. each manifest is renamed over the old one; sync; the bodies the new
+//     manifests replace are removed.
+//
+// The manifest's rename is the only moment an entry appears or changes on
+// disk, and it happens after its bodies are durable. A crash at any point
+// leaves either the old manifest with its old bodies or the new manifest
+// with its new bodies, plus unreferenced files, which start-up removes. An
+// entry replaced or removed while queued is skipped under its lock, and
+// its files removed.
+//
+// Until its batch is done, an entry whose copies fit in memory (Memory) is
+// served from memory: Commit returns at once, so the reader who caused the
+// miss and those waiting for the same fetch never wait for a disk. Its
+// memory copies are released once it is on disk unless a reader has opened
+// it meanwhile. A larger entry appears only once it is on disk: its
+// Commit waits for its batch. Flush waits for everything committed before
+// it; Close makes every committed entry durable before it returns. A crash
+// loses the entries of the batch in progress, never more, and never
+// corrupts one.
+//
+// A copy made later (Copies) is written to tmp/, synced and renamed into
+// the shard; then, under the entry's lock and only if the entry still
+// holds the same Commit's bodies, a manifest naming it is written to tmp/,
+// fsynced, renamed over the old one, and the shard directory is fsynced:
+// the same argument. No file an existing manifest names is ever written.
+// Should the file system not keep the order of operations (power loss),
+// nothing is trusted either: start-up drops any manifest whose checksum,
+// key or body sizes do not match, and the first Open of each copy in a
+// process reads it whole and checks its SHA-256 before the caller sees a
+// byte. A damaged entry is dropped and reported as a miss (ErrCorrupt); it
+// is never served.
 //
 // SHA-256 rather than CRC-32C (ten times faster here) because the same sum
 // gives each copy a strong, collision-resistant ETag, and its cost is paid
 // once per copy per process: while storing (about 0.1 ms for a 106 KB page,
-// next to several ms of compression) and on the first Open after start-up.
+// next to a millisecond or more of compression) and on the first Open after
+// start-up.
 //
 // # Index, size and recency
 //
@@ -88,10 +112,11 @@
 //
 // # Memory
 //
-// Copies up to Options.MemObject (256 KiB) are kept in memory from their
-// first Open in the process, up to Options.MemSize (64 MiB) in all: that
-// first Open reads the file whole and checks its SHA-256, so a memory copy
-// is always a verified one. Later Opens of the copy return it (Body.Data)
-// without a system call. The budget is first come, first kept; a copy is
-// released when its entry is replaced, evicted or dropped.
+// Copies up to Options.MemObject (256 KiB) are kept in memory, up to
+// Options.MemSize (64 MiB) in all: from their Commit until they are on
+// disk, and from their first Open in the process, which reads the file
+// whole and checks its SHA-256, so a memory copy is always a verified one.
+// Opens of such a copy return it (Body.Data) without a system call. The
+// budget is first come, first kept; a copy is released when its entry is
+// replaced, evicted or dropped, or once on disk if nobody opened it.
 package cache

@@ -57,16 +57,26 @@ type Entry struct {
 	memo  atomic.Pointer[any] // see Memo
 }
 
-// bodies describes the body files of one Commit. Adding the brotli copy
-// later makes a new bodies sharing the other variants.
+// bodies describes the body files of one Commit. Adding a copy later makes
+// a new bodies sharing the other variants.
 type bodies struct {
 	gen      string
 	modified time.Time
 	v        [numEncodings]*variant // never nil; file "" when absent
-	// wantBr: a brotli copy is to be made in the background (see
-	// Store.queueBrotli); brQueued: it has been asked for.
-	wantBr   bool
-	brQueued atomic.Bool
+	// compressible: gzip and brotli copies are wanted (Compressible); the
+	// missing ones are made when a reader asks (Entry.Choose), once:
+	// queued records the asking.
+	compressible bool
+	queued       [numEncodings]atomic.Bool
+	// persisted is set once the files and the manifest naming them are
+	// durable; until then the copies are served from memory.
+	persisted atomic.Bool
+	// read is set by the first Open: the memory copies of an entry nobody
+	// read are released once it is on disk.
+	read atomic.Bool
+	// replaces: bodies whose files are to be removed once these are on
+	// disk (guarded by the entry's key lock).
+	replaces *bodies
 }
 
 func newBodies(gen string, modified time.Time) *bodies {
@@ -130,13 +140,21 @@ func (e *Entry) Has(enc Encoding) bool {
 }
 
 // Choose returns the best stored encoding an Accept-Encoding value allows:
-// brotli, then gzip, then identity.
+// brotli, then gzip, then identity. When the reader would take a better
+// copy that is not made yet, Choose asks the Store's background worker for
+// it: copies are made for the readers who want them, not for every body
+// stored (a flood of one-time URLs costs no compression beyond the one
+// each reader's response needed).
 func (e *Entry) Choose(acceptEncoding string) Encoding {
 	ok := Accepts(acceptEncoding)
 	for _, enc := range [...]Encoding{Brotli, Gzip} {
-		if ok[enc] && e.Has(enc) {
+		if !ok[enc] {
+			continue
+		}
+		if e.Has(enc) {
 			return enc
 		}
+		e.s.queueCopy(e, enc)
 	}
 	return Identity
 }
@@ -193,6 +211,9 @@ func (e *Entry) Memo(f func(*Entry) any) any {
 func (e *Entry) Open(enc Encoding) (Body, error) {
 	if !e.Has(enc) {
 		return Body{}, ErrNoEncoding
+	}
+	if !e.b.read.Load() {
+		e.b.read.Store(true)
 	}
 	v := e.b.v[enc]
 	if p := v.mem.Load(); p != nil {
@@ -263,6 +284,15 @@ func (e *Entry) keep(v *variant, data []byte) []byte {
 		e.s.releaseMem(v.size)
 	}
 	return data
+}
+
+// releaseMemory lets the memory copies of b go (the files stay).
+func (b *bodies) releaseMemory(s *Store) {
+	for _, v := range b.v {
+		if v.mem.Swap(nil) != nil {
+			s.releaseMem(v.size)
+		}
+	}
 }
 
 // setModTime sets the time Bodies report: the origin's Last-Modified, or

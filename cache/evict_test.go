@@ -183,7 +183,10 @@ func TestConcurrency(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	waitBrotli(t, s)
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	waitCopies(t, s)
 	if reads.Load() == 0 {
 		t.Fatalf("no successful reads, %d misses", misses.Load())
 	}

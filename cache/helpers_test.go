@@ -49,7 +49,8 @@ func openStore(t testing.TB, dir string, opt Options) *Store {
 	return s
 }
 
-// put stores body under key, writing it in pieces of odd sizes.
+// put stores body under key, writing it in pieces of odd sizes, waits
+// until it is on disk and has every copy a reader could ask for.
 func put(t testing.TB, s *Store, m Meta, body []byte) {
 	t.Helper()
 	w := s.Create(m)
@@ -61,19 +62,33 @@ func put(t testing.TB, s *Store, m Meta, body []byte) {
 	if err := w.Commit(); err != nil {
 		t.Fatalf("commit %s: %v", m.Key, err)
 	}
-	waitBrotli(t, s)
+	if err := s.Flush(); err != nil {
+		t.Fatalf("flush after %s: %v", m.Key, err)
+	}
+	askCopies(t, s, m.Key, m.Variant)
 }
 
-// waitBrotli waits (up to 10 s) until no brotli copy is being made.
-func waitBrotli(t testing.TB, s *Store) {
+// askCopies asks for the gzip and brotli copies of an entry, as readers
+// would, and waits for them.
+func askCopies(t testing.TB, s *Store, key, variant string) {
+	t.Helper()
+	if e, _ := s.Lookup(key, variant, t0); e != nil {
+		e.Choose("gzip")
+		e.Choose("br")
+	}
+	waitCopies(t, s)
+}
+
+// waitCopies waits (up to 10 s) until no copy is being made.
+func waitCopies(t testing.TB, s *Store) {
 	t.Helper()
 	for range 1000 {
-		if s.brPending.Load() == 0 {
+		if s.copyPending.Load() == 0 {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatal("brotli copies still pending after 10 s")
+	t.Fatal("copies still pending after 10 s")
 }
 
 // read opens the copy of e in enc and returns it decoded.

@@ -100,7 +100,8 @@ func (s *Store) loadEntry(shard int, stem string) *Entry {
 	}
 	e.s = s
 	e.setModTime()
-	e.b.wantBr = !e.Has(Brotli) && s.opt.BrotliLevel >= 0 && Compressible(e.Meta.Header.Get("Content-Type"))
+	e.b.compressible = Compressible(e.Meta.Header.Get("Content-Type"))
+	e.b.persisted.Store(true)
 	return e
 }
 

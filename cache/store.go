@@ -22,16 +22,18 @@ type Options struct {
 	// a longer body is not stored. An entry larger than MaxSize/4 on disk is
 	// not stored either.
 	MaxObject int64
-	// GzipLevel and BrotliLevel set the compression levels of the stored
-	// copies (defaults 6 and 6); a negative level stores no such copy. The
-	// gzip copy is made while the body streams in; the brotli copy after
-	// Commit, in the background (see the package documentation).
+	// GzipLevel and BrotliLevel set the compression levels of the copies
+	// the Store makes itself, in the background, when a reader asks for
+	// them (defaults 6 and 6); a negative level makes no such copy. Copies
+	// handed to Writer.Encoded are stored as they come.
 	GzipLevel, BrotliLevel int
 	// MemSize bounds the bytes of stored copies kept in memory, so that hits
 	// on them open no file (default 64 MiB; negative: none). MemObject is
 	// the largest copy kept there (default 256 KiB). A copy is kept from its
-	// first Open in the process, which verifies it, while the budget
-	// allows; it is released when its entry is replaced or removed.
+	// Commit until it is on disk, and from its first Open in the process,
+	// which verifies it, while the budget allows; it is released when its
+	// entry is replaced or removed. Entries whose copies do not fit are
+	// served only once on disk (see the package documentation).
 	MemSize, MemObject int64
 	// SaveEvery is how often the recency order is saved (default 1 minute);
 	// it is saved on Close too.
@@ -85,16 +87,19 @@ type Store struct {
 	clock clock
 	// mem is the number of bytes of memory copies (Options.MemSize).
 	mem atomic.Int64
-	// pools hold idle compressors, indexed by Encoding.
-	pools [numEncodings]sync.Pool
+	// copyQ holds the copies asked for by readers (see Entry.Choose);
+	// copyPending counts them, including the one being made.
+	copyQ       chan copyJob
+	copyPending atomic.Int64
 
-	// brQueue holds entries waiting for their brotli copy; brPending
-	// counts them, including the one being compressed.
-	brQueue   chan *Entry
-	brPending atomic.Int64
+	// commitQ feeds the committer (see persist); commitMu and closed keep
+	// commits from reaching a closed Store.
+	commitQ  chan *pending
+	commitMu sync.RWMutex
+	closed   bool
 
 	stop chan struct{}
-	wg   sync.WaitGroup // saveLoop and brotliLoop
+	wg   sync.WaitGroup // saveLoop, copyLoop and commitLoop
 }
 
 type ident struct{ key, variant string }
@@ -111,21 +116,26 @@ func Open(dir string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("cache: %w", err)
 	}
 	s := &Store{opt: opt, root: root, index: make(map[ident]*Entry),
-		brQueue: make(chan *Entry, brotliQueue), stop: make(chan struct{})}
+		copyQ: make(chan copyJob, copyQueue), commitQ: make(chan *pending, commitBatch),
+		stop: make(chan struct{})}
 	if err := s.load(); err != nil {
 		s.closeRoots()
 		return nil, fmt.Errorf("cache: open %s: %w", dir, err)
 	}
 	s.evict()
 	s.wg.Go(s.saveLoop)
-	s.wg.Go(s.brotliLoop)
+	s.wg.Go(s.copyLoop)
+	s.wg.Go(s.commitLoop)
 	return s, nil
 }
 
-// Close stops the background work (a brotli copy being made is given up),
-// saves the recency order and releases the directory. Entries and bodies
-// already handed out stay readable.
+// Close makes every committed entry durable, stops the background work (a
+// copy being made is given up), saves the recency order and releases the
+// directory. Entries and bodies already handed out stay readable.
 func (s *Store) Close() error {
+	s.commitMu.Lock()
+	s.closed = true
+	s.commitMu.Unlock()
 	close(s.stop)
 	s.wg.Wait()
 	err := s.saveRecency()
@@ -157,9 +167,7 @@ func (s *Store) saveLoop() {
 
 // Lookup returns the entry stored under key and variant with its state at
 // now (Miss and a nil Entry when there is none), and marks it recently used.
-// It does no I/O and does not allocate. If the entry still lacks its
-// brotli copy (the queue was full, or the process restarted), Lookup asks
-// for it.
+// It does no I/O and does not allocate.
 func (s *Store) Lookup(key, variant string, now time.Time) (*Entry, State) {
 	s.mu.RLock()
 	e := s.index[ident{key, variant}]
@@ -169,9 +177,6 @@ func (s *Store) Lookup(key, variant string, now time.Time) (*Entry, State) {
 		return nil, Miss
 	}
 	e.used.Store(s.clock.tick())
-	if e.b.wantBr && !e.b.brQueued.Load() {
-		s.queueBrotli(e)
-	}
 	st := e.Meta.Freshness(now)
 	switch st {
 	case Fresh:
@@ -203,9 +208,19 @@ func (s *Store) Refresh(e *Entry, m Meta) error {
 	n := &Entry{Meta: m, s: s, id: e.id, name: e.name, shard: e.shard, b: cur.b}
 	n.used.Store(s.clock.tick())
 	n.setModTime()
-	size, err := s.writeManifest(n)
-	if err != nil {
-		return fmt.Errorf("cache: refresh entry %s: %w", e.name, err)
+	var size int64
+	if cur.b.persisted.Load() {
+		var err error
+		if size, err = s.writeManifest(n); err != nil {
+			return fmt.Errorf("cache: refresh entry %s: %w", e.name, err)
+		}
+	} else {
+		// Not on disk yet: the committer writes the current metadata.
+		data, err := encodeManifest(n)
+		if err != nil {
+			return fmt.Errorf("cache: refresh entry %s: %w", e.name, err)
+		}
+		size = int64(len(data))
 	}
 	n.msize = size
 	n.size = cur.size - blocks(cur.msize) + blocks(size)
@@ -228,21 +243,52 @@ func (s *Store) current(id ident) *Entry {
 }
 
 // swap installs n in the index in place of old (nil: whatever is there)
-// and adjusts the size. The caller holds n's key lock.
+// and adjusts the size; the bodies it replaces are removed. The caller
+// holds n's key lock.
 func (s *Store) swap(n, old *Entry) {
+	if prev := s.put(n); prev != nil && prev.b != n.b {
+		s.removeBodies(prev)
+		if old := prev.b.replaces; old != nil { // prev was not on disk yet
+			prev.b.replaces = nil
+			s.removeFiles(n.shard, old)
+		}
+	}
+}
+
+// swapPending installs n, whose files are not on disk yet, and returns the
+// bodies whose files are to be removed once n's manifest is durable: those
+// of the entry it replaces, or what that entry, not on disk either, was to
+// replace. Memory copies of the replaced entry are released at once. The
+// caller holds n's key lock.
+func (s *Store) swapPending(n *Entry) *bodies {
+	prev := s.put(n)
+	if prev == nil || prev.b == n.b {
+		return nil
+	}
+	prev.b.releaseMemory(s)
+	if prev.b.persisted.Load() {
+		return prev.b
+	}
+	// prev's own commit will find it replaced and remove its files.
+	old := prev.b.replaces
+	prev.b.replaces = nil
+	return old
+}
+
+// put sets the index entry of n.id to n, adjusts the counters and returns
+// the entry it replaced. The caller holds n's key lock.
+func (s *Store) put(n *Entry) (prev *Entry) {
 	s.mu.Lock()
-	prev := s.index[n.id]
+	prev = s.index[n.id]
 	s.index[n.id] = n
 	s.mu.Unlock()
 	s.stats.bytes.Add(n.size)
 	if prev == nil {
 		s.stats.entries.Add(1)
-		return
+		return nil
 	}
 	s.stats.bytes.Add(-prev.size)
-	if prev.b != n.b {
-		s.removeBodies(prev)
-	}
+	return prev
 }
 
 // drop removes e from the index and the disk if it is still current.
@@ -260,18 +306,26 @@ func (s *Store) drop(e *Entry) bool {
 	s.stats.entries.Add(-1)
 	s.stats.bytes.Add(-e.size)
 	// The manifest goes first: without it, leftover bodies are unreachable
-	// and the next start-up removes them.
+	// and the next start-up removes them. (For an entry not on disk yet,
+	// the manifest there is the one of the entry it replaces.)
 	s.shards[e.shard].Remove(e.name + manifestExt)
 	s.removeBodies(e)
+	if old := e.b.replaces; old != nil {
+		e.b.replaces = nil
+		s.removeFiles(e.shard, old)
+	}
 	return true
 }
 
-func (s *Store) removeBodies(e *Entry) {
-	for i := range e.b.v {
-		v := e.b.v[i]
+func (s *Store) removeBodies(e *Entry) { s.removeFiles(e.shard, e.b) }
+
+// removeFiles removes the body files of b and releases its memory copies.
+func (s *Store) removeFiles(shard int, b *bodies) {
+	for i := range b.v {
+		v := b.v[i]
 		v.gone.Store(true)
 		if v.file != "" {
-			s.shards[e.shard].Remove(v.file)
+			s.shards[shard].Remove(v.file)
 		}
 		if v.mem.Swap(nil) != nil {
 			s.releaseMem(v.size)

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"io"
 	"net/http"
@@ -190,7 +191,9 @@ func TestTooLarge(t *testing.T) {
 	if st := s.Stats(); st.TooLarge != 2 || st.Entries != 1 {
 		t.Errorf("stats %+v", st)
 	}
-	waitBrotli(t, s) // its temporary file, until it is done
+	if err := s.Flush(); err != nil { // temporary files exist until then
+		t.Fatal(err)
+	}
 	for name := range files(t, dir) {
 		if strings.HasPrefix(name, tmpDir) {
 			t.Errorf("temporary file left: %s", name)
@@ -450,22 +453,38 @@ func TestMemoryBudget(t *testing.T) {
 	}
 }
 
-// TestBackgroundBrotli: the brotli copy is added after Commit, kept across
-// a Refresh of the entry as looked up before it, and across a restart.
-func TestBackgroundBrotli(t *testing.T) {
+// TestCopies: a Commit serves at once, from memory, the identity copy and
+// the copies its caller encoded; the others are made in the background
+// when a reader asks for them, once the entry is on disk, and are kept
+// across a Refresh of the entry as looked up before them, and a restart.
+func TestCopies(t *testing.T) {
 	dir := t.TempDir()
 	s := openStore(t, dir, Options{})
 	page := mustFixture(t)
 	w := s.Create(testMeta("front", "text/html"))
 	w.Write(page)
+	zw := gzip.NewWriter(w.Encoded(Gzip))
+	zw.Write(page)
+	zw.Close()
 	if err := w.Commit(); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := s.Lookup("front", "", t0)
-	if before.Choose("gzip, br") == Identity {
-		t.Fatal("neither gzip nor brotli for a br reader")
+	if before == nil || !before.Has(Gzip) || before.Has(Brotli) {
+		t.Fatal("after Commit: want the identity and gzip copies, and no brotli yet")
 	}
-	waitBrotli(t, s)
+	for _, enc := range []Encoding{Identity, Gzip} {
+		if got, err := read(before, enc); err != nil || !bytes.Equal(got, page) {
+			t.Fatalf("%v copy after Commit: %v", enc, err)
+		}
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if before.Choose("gzip, br") != Gzip {
+		t.Fatal("a br reader does not get gzip while brotli is being made")
+	}
+	waitCopies(t, s)
 	e, _ := s.Lookup("front", "", t0)
 	if !e.Has(Brotli) || e.Choose("gzip, br") != Brotli {
 		t.Fatal("no brotli copy after the background work")
@@ -488,11 +507,44 @@ func TestBackgroundBrotli(t *testing.T) {
 	s = openStore(t, dir, Options{})
 	defer s.Close()
 	e, _ = s.Lookup("front", "", t0)
-	if e == nil || !e.Has(Brotli) || e.Meta.Lifetime != time.Hour || s.brPending.Load() != 0 {
-		t.Fatalf("after restart: entry %v, pending %d", e != nil, s.brPending.Load())
+	if e == nil || !e.Has(Brotli) || e.Meta.Lifetime != time.Hour || s.copyPending.Load() != 0 {
+		t.Fatalf("after restart: entry %v, pending %d", e != nil, s.copyPending.Load())
 	}
 	if got, err := read(e, Brotli); err != nil || !bytes.Equal(got, page) {
 		t.Fatalf("brotli copy after restart: %v", err)
+	}
+}
+
+// TestCopiesOnlyWhenAsked: a body no reader asked to get compressed is
+// never compressed; a gzip-only reader gets identity until its copy is made.
+func TestCopiesOnlyWhenAsked(t *testing.T) {
+	s := openStore(t, t.TempDir(), Options{})
+	defer s.Close()
+	w := s.Create(testMeta("a", "text/html"))
+	w.Write(bodyFor("a"))
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := s.Lookup("a", "", t0)
+	if e.Choose("identity") != Identity {
+		t.Fatal("identity reader")
+	}
+	waitCopies(t, s)
+	if e, _ = s.Lookup("a", "", t0); e.Has(Gzip) || e.Has(Brotli) {
+		t.Fatal("copies made that nobody asked for")
+	}
+	if e.Choose("gzip") != Identity {
+		t.Fatal("a gzip reader got a copy that does not exist")
+	}
+	waitCopies(t, s)
+	if e, _ = s.Lookup("a", "", t0); !e.Has(Gzip) || e.Has(Brotli) {
+		t.Fatalf("after a gzip reader: gzip %v, brotli %v; want only gzip", e.Has(Gzip), e.Has(Brotli))
+	}
+	if got, err := read(e, Gzip); err != nil || !bytes.Equal(got, bodyFor("a")) {
+		t.Fatalf("gzip copy: %v", err)
 	}
 }
 

@@ -52,14 +52,24 @@ type identityEncoder struct{ io.Writer }
 func (identityEncoder) Close() error { return nil }
 func (identityEncoder) Flush() error { return nil }
 
+// Compression levels of a rewritten body on its way to the reader. The
+// same bytes become the cache's copy in that encoding, which later hits
+// serve. Brotli (what browsers take) at 4 as the cache's own brotli copies;
+// gzip, which mostly non-browser clients take, at 1: twice as fast as 5
+// and 10 % larger (the 106 KB front page: 23.5 KB against 21.3 KB).
+const (
+	brotliLevel = 4
+	gzipLevel   = 1
+)
+
 // newEncoder returns a writer that encodes into w with the named encoding
 // ("br", "gzip" or "" for identity).
 func newEncoder(w io.Writer, encoding string) encoder {
 	switch encoding {
 	case "br":
-		return brotli.NewWriterLevel(w, 4)
+		return brotli.NewWriterOptions(w, brotli.WriterOptions{Quality: brotliLevel, LGWin: 18})
 	case "gzip":
-		zw, _ := gzip.NewWriterLevel(w, 5) // level 5 is valid: no error
+		zw, _ := gzip.NewWriterLevel(w, gzipLevel) // a valid level: no error
 		return zw
 	}
 	return identityEncoder{w}

@@ -208,13 +208,19 @@ const flushEvery = 50 * time.Millisecond
 // output is flushed at least every flushEvery, so the reader sees the page
 // as it arrives even while the origin pauses.
 //
-// When cw is not nil the rewritten body is also stored: the entry is
-// committed before the reader sees the end of the body (so readers waiting
-// for this fetch find it), and dropped if the origin's body or the
-// rewriting fails.
+// When cw is not nil the rewritten body is also stored, in identity and in
+// the reader's encoding (the encoder's output is the cache's copy: each
+// body is compressed once). The entry is committed before the reader sees
+// the end of the body, so readers waiting for this fetch find it; it is
+// dropped if the origin's body or the rewriting fails, and kept if only
+// the reader went away after the whole body was rewritten.
 func pipeRewrite(w io.Writer, src io.Reader, kind rewrite.Kind, doc *rewrite.Doc, encoding string, cw *cache.Writer) error {
-	bw := bufio.NewWriterSize(w, 32<<10)
-	out := &flushingWriter{enc: newEncoder(bw, encoding), buf: bw}
+	sink := &readerSink{w: bufio.NewWriterSize(w, 32<<10)}
+	var encoded io.Writer = sink
+	if cw != nil && encoding != "" {
+		encoded = teeWriter{sink, cw.Encoded(cacheEncoding(encoding))}
+	}
+	out := &flushingWriter{enc: newEncoder(encoded, encoding), out: sink}
 	stop := out.flushEvery(flushEvery)
 	defer stop()
 	var dst io.Writer = out
@@ -230,41 +236,85 @@ func pipeRewrite(w io.Writer, src io.Reader, kind rewrite.Kind, doc *rewrite.Doc
 			err = rw.Close()
 		}
 	}
-	if err != nil {
-		if cw != nil {
-			cw.Abort()
-		}
-		return err
-	}
 	stop()
-	// The whole body came from the origin and was rewritten: it is stored
-	// even if the reader has gone away meanwhile.
+	if err == nil {
+		err = out.finish()
+	}
 	if cw != nil {
-		if cerr := cw.Commit(); cerr != nil && !errors.Is(cerr, cache.ErrTooLarge) {
+		if err != nil {
+			cw.Abort()
+		} else if cerr := cw.Commit(); cerr != nil && !errors.Is(cerr, cache.ErrTooLarge) {
 			slog.Warn("cache store failed", "err", cerr)
 		}
+	}
+	if err != nil {
+		return err
 	}
 	return out.close()
 }
 
-// flushingWriter is the encoder and buffer a rewritten body goes through,
-// with a ticker that flushes them while the rewriter waits for the origin.
+// cacheEncoding maps a Content-Encoding token of newEncoder to the
+// cache's name for the copy.
+func cacheEncoding(encoding string) cache.Encoding {
+	if encoding == "br" {
+		return cache.Brotli
+	}
+	return cache.Gzip
+}
+
+// readerSink is the reader's buffered stream. A write error (the reader
+// went away) is kept rather than returned, so that the encoder writing
+// into it, whose output is also the cache's copy, never stops half-way;
+// flushingWriter reports the error to the rewriter instead.
+type readerSink struct {
+	w   *bufio.Writer
+	err error
+}
+
+func (r *readerSink) Write(p []byte) (int, error) {
+	if r.err == nil {
+		_, r.err = r.w.Write(p)
+	}
+	return len(p), nil
+}
+
+func (r *readerSink) flush() {
+	if r.err == nil {
+		r.err = r.w.Flush()
+	}
+}
+
+// teeWriter writes to both writers; neither fails.
+type teeWriter struct{ a, b io.Writer }
+
+func (t teeWriter) Write(p []byte) (int, error) {
+	t.a.Write(p)
+	t.b.Write(p)
+	return len(p), nil
+}
+
+// flushingWriter is the encoder a rewritten body goes through on its way
+// to the reader, with a ticker that flushes it while the rewriter waits
+// for the origin. Its writes fail once the reader has gone away.
 type flushingWriter struct {
 	mu    sync.Mutex
 	enc   encoder
-	buf   *bufio.Writer
+	out   *readerSink
 	dirty bool
-	err   error
 }
 
 func (f *flushingWriter) Write(p []byte) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.err != nil {
-		return 0, f.err
+	if f.out.err != nil {
+		return 0, f.out.err
 	}
 	f.dirty = true
-	return f.enc.Write(p)
+	n, err := f.enc.Write(p)
+	if err == nil {
+		err = f.out.err
+	}
+	return n, err
 }
 
 // flushEvery starts the ticker; the returned func stops it and waits for it.
@@ -293,26 +343,32 @@ func (f *flushingWriter) flushEvery(d time.Duration) (stop func()) {
 func (f *flushingWriter) flush() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !f.dirty || f.err != nil {
+	if !f.dirty || f.out.err != nil {
 		return
 	}
 	f.dirty = false
-	if f.err = f.enc.Flush(); f.err == nil {
-		f.err = f.buf.Flush()
+	if err := f.enc.Flush(); err != nil {
+		f.out.err = err
+		return
 	}
+	f.out.flush()
 }
 
-// close ends the encoding and writes out what is buffered.
+// finish ends the encoding: its last bytes reach the reader's buffer and
+// the cache's copy. It fails only if the encoder does, never because of
+// the reader.
+func (f *flushingWriter) finish() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.enc.Close()
+}
+
+// close writes out what is buffered for the reader.
 func (f *flushingWriter) close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.err != nil {
-		return f.err
-	}
-	if err := f.enc.Close(); err != nil {
-		return err
-	}
-	return f.buf.Flush()
+	f.out.flush()
+	return f.out.err
 }
 
 // dropLength marks a response whose body length changed.

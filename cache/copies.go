@@ -1,0 +1,230 @@
+package cache
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"io"
+
+	"github.com/andybalholm/brotli"
+	"github.com/klauspost/compress/gzip"
+)
+
+const (
+	// copyQueue bounds the copies waiting to be made; when it is full, a
+	// later Choose asks again.
+	copyQueue = 1024
+	// brotliWindow is the log2 of the brotli window: 256 KiB, which bounds
+	// the compressor's memory; the pages served are rarely longer.
+	brotliWindow = 18
+)
+
+// copyJob asks for the copy of an entry's body in one encoding.
+type copyJob struct {
+	e   *Entry
+	enc Encoding
+}
+
+// compressor is what gzip.Writer and brotli.Writer have in common.
+type compressor interface {
+	io.WriteCloser
+	Reset(io.Writer)
+}
+
+// queueCopy asks the background worker for e's copy in enc, once per
+// stored body, if e is on disk and wants such a copy. It never blocks.
+func (s *Store) queueCopy(e *Entry, enc Encoding) {
+	b := e.b
+	if !b.compressible || !b.persisted.Load() || s.level(enc) < 0 || !b.queued[enc].CompareAndSwap(false, true) {
+		return
+	}
+	s.copyPending.Add(1)
+	select {
+	case s.copyQ <- copyJob{e, enc}:
+	default:
+		s.copyPending.Add(-1)
+		b.queued[enc].Store(false)
+	}
+}
+
+func (s *Store) level(enc Encoding) int {
+	switch enc {
+	case Gzip:
+		return s.opt.GzipLevel
+	case Brotli:
+		return s.opt.BrotliLevel
+	}
+	return -1
+}
+
+// copyLoop makes the copies asked for, one at a time, until the Store is
+// closed. A copy that fails is not asked for again in this process; hits
+// serve another copy meanwhile.
+func (s *Store) copyLoop() {
+	var compressors [numEncodings]compressor
+	for {
+		select {
+		case <-s.stop:
+			return
+		case job := <-s.copyQ:
+			c := compressors[job.enc]
+			if c == nil {
+				var err error
+				if c, err = s.newCompressor(job.enc); err != nil {
+					s.copyPending.Add(-1)
+					continue
+				}
+				compressors[job.enc] = c
+			}
+			s.addCopy(job.e, job.enc, c)
+			s.copyPending.Add(-1)
+		}
+	}
+}
+
+func (s *Store) newCompressor(enc Encoding) (compressor, error) {
+	if enc == Brotli {
+		return brotli.NewWriterOptions(io.Discard, brotli.WriterOptions{Quality: s.opt.BrotliLevel, LGWin: brotliWindow}), nil
+	}
+	zw, err := gzip.NewWriterLevel(io.Discard, s.opt.GzipLevel)
+	if err != nil {
+		return nil, fmt.Errorf("gzip level %d: %w", s.opt.GzipLevel, err)
+	}
+	return zw, nil
+}
+
+// addCopy compresses e's identity copy and, if e's body is still the
+// current one, publishes the entry again with the new copy: the file is
+// synced and renamed into the shard, then the manifest naming it is
+// written and renamed over the old one, as in a Commit.
+func (s *Store) addCopy(e *Entry, enc Encoding, c compressor) error {
+	if e = s.currentCommit(e); e == nil || e.Has(enc) {
+		return nil
+	}
+	out := s.newSink()
+	c.Reset(writerFunc(out.write))
+	err := s.compressIdentity(e, c)
+	if err == nil {
+		err = c.Close()
+	}
+	if err == nil {
+		err = out.close()
+	}
+	if err == nil {
+		err = s.syncAll()
+	}
+	if err == nil {
+		out.sum = [sha256.Size]byte(out.h.Sum(nil))
+		err = s.installCopy(e, enc, out)
+	}
+	out.discard()
+	if err == nil {
+		s.evict()
+	}
+	return err
+}
+
+type writerFunc func([]byte) error
+
+func (f writerFunc) Write(p []byte) (int, error) {
+	if err := f(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// compressIdentity writes e's identity copy to w, checking it against its
+// checksum unless it comes from memory (verified already).
+func (s *Store) compressIdentity(e *Entry, w io.Writer) error {
+	v := e.b.v[Identity]
+	if p := v.mem.Load(); p != nil {
+		_, err := io.Copy(w, stopReader{s, bytes.NewReader(*p)})
+		return err
+	}
+	f, err := s.shards[e.shard].Open(v.file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(w, stopReader{s, io.TeeReader(f, h)})
+	if err != nil {
+		return err
+	}
+	if n != v.size || [sha256.Size]byte(h.Sum(nil)) != v.sum {
+		return fmt.Errorf("verify %s: damaged", v.file) // the next Open drops it
+	}
+	return nil
+}
+
+// installCopy renames the finished copy into place and publishes the
+// entry with it, if e's body is still the current one.
+func (s *Store) installCopy(e *Entry, enc Encoding, out *sink) error {
+	mu := s.keyLock(e.shard)
+	mu.Lock()
+	defer mu.Unlock()
+	cur := s.currentCommit(e)
+	if cur == nil || cur.Has(enc) {
+		return nil // replaced or removed meanwhile
+	}
+	b := &bodies{gen: cur.b.gen, modified: cur.b.modified, v: cur.b.v, compressible: true}
+	b.persisted.Store(true)
+	b.read.Store(cur.b.read.Load())
+	for i := range b.queued {
+		b.queued[i].Store(cur.b.queued[i].Load())
+	}
+	v := &variant{file: bodyFile(e.name, b.gen, enc), size: out.n, sum: out.sum, etag: etag(out.sum)}
+	v.verified.Store(true) // checksummed as written
+	b.v[enc] = v
+	dir := shardDir(e.shard) + "/"
+	if err := s.root.Rename(out.tmp, dir+v.file); err != nil {
+		return err
+	}
+	out.tmp = ""
+	n := &Entry{Meta: cur.Meta, s: s, id: e.id, name: e.name, shard: e.shard, b: b}
+	n.used.Store(cur.used.Load())
+	n.setModTime()
+	size, err := s.writeManifest(n)
+	if err != nil {
+		s.shards[e.shard].Remove(v.file)
+		return err
+	}
+	n.msize = size
+	n.size = cur.size - blocks(cur.msize) + blocks(size) + blocks(v.size)
+	s.mu.Lock()
+	s.index[n.id] = n
+	s.mu.Unlock()
+	s.stats.bytes.Add(n.size - cur.size)
+	return nil
+}
+
+// currentCommit returns the entry stored under e's key if it holds the
+// bodies of the same Commit as e (with copies added since, perhaps), or nil.
+func (s *Store) currentCommit(e *Entry) *Entry {
+	cur := s.current(e.id)
+	if cur == nil || cur.b.v[Identity] != e.b.v[Identity] {
+		return nil
+	}
+	return cur
+}
+
+// isCurrentBody reports whether e's body is the one stored under its key.
+func (s *Store) isCurrentBody(e *Entry) bool {
+	cur := s.current(e.id)
+	return cur != nil && cur.b == e.b
+}
+
+// stopReader ends a read when the Store is closed.
+type stopReader struct {
+	s *Store
+	r io.Reader
+}
+
+func (r stopReader) Read(p []byte) (int, error) {
+	select {
+	case <-r.s.stop:
+		return 0, errStopped
+	default:
+	}
+	return r.r.Read(p)
+}
