@@ -3,10 +3,10 @@ package proxy
 import (
 	"errors"
 	"io"
-	"maps"
 	"net/http"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"zerkalo/cache"
@@ -109,38 +109,55 @@ func (e *Edge) fetch(w http.ResponseWriter, r *http.Request, req *request) {
 // turned out to be damaged (it is then dropped; the caller fetches anew).
 func (e *Edge) serveEntry(w http.ResponseWriter, r *http.Request, entry *cache.Entry, state string) bool {
 	enc := entry.Choose(r.Header.Get("Accept-Encoding"))
+	pre := entry.Memo(newHitHeaders).(*hitHeaders)
+	data, served, ok := e.openEntry(w, r, entry, enc, pre, state)
+	if served || !ok {
+		return ok
+	}
+	// What http.ServeContent would do for this request, with headers made
+	// once per entry and the body in one Write.
+	h := w.Header()
+	pre.set(h, enc, entry, state)
+	h["Content-Length"] = pre.length[enc]
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(data)
+	}
+	return true
+}
+
+// openEntry opens the copy of entry in encoding enc. If it is kept in
+// memory and the request asks for all of it with a 200, it returns the
+// body for serveEntry to write; otherwise it serves the request itself
+// (served). ok is false if the copy could not be read.
+//
+// It is apart from serveEntry to keep the stack of the common hit small
+// (its cache.Body is large): a handler goroutine's stack grows by copying.
+//
+//go:noinline
+func (e *Edge) openEntry(w http.ResponseWriter, r *http.Request, entry *cache.Entry, enc cache.Encoding, pre *hitHeaders, state string) (data []byte, served, ok bool) {
 	body, err := entry.Open(enc)
 	if err != nil {
 		if !errors.Is(err, cache.ErrCorrupt) {
 			e.log.Warn("cache read failed", "err", err)
 		}
-		return false
+		return nil, false, false
 	}
 	defer body.Close()
-	pre := entry.Memo(newHitHeaders).(*hitHeaders)
-	h := w.Header()
-	maps.Copy(h, pre.enc[enc])
-	h["X-Cache"] = xCacheValues[state]
-	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(entry.Meta.TTL(time.Now()).Seconds())))
-	switch {
-	case entry.Meta.Status != http.StatusOK:
-		h["Content-Length"] = pre.length[enc]
+	if body.Data != nil && pre.plain && entry.Meta.Status == http.StatusOK && plainRequest(r) {
+		return body.Data, false, true // shared, immutable: valid after Close
+	}
+	pre.set(w.Header(), enc, entry, state)
+	if entry.Meta.Status != http.StatusOK {
+		w.Header()["Content-Length"] = pre.length[enc]
 		w.WriteHeader(entry.Meta.Status)
 		if r.Method != http.MethodHead {
 			io.Copy(w, body)
 		}
-	case body.Data != nil && pre.plain && plainRequest(r):
-		// What http.ServeContent would do for this request, with headers
-		// made once per entry and the body in one Write.
-		h["Content-Length"] = pre.length[enc]
-		w.WriteHeader(http.StatusOK)
-		if r.Method != http.MethodHead {
-			w.Write(body.Data)
-		}
-	default:
-		http.ServeContent(w, r, "", body.ModTime, body) // Range, 304, 412
+		return nil, true, true
 	}
-	return true
+	http.ServeContent(w, r, "", body.ModTime, body) // Range, 304, 412
+	return nil, true, true
 }
 
 // hitHeaders are the response headers of every hit on one entry, made on
@@ -148,11 +165,50 @@ func (e *Edge) serveEntry(w http.ResponseWriter, r *http.Request, entry *cache.E
 // they are never modified, and their slices are full, so that an Add by a
 // later handler copies them.
 type hitHeaders struct {
-	enc    [cache.Brotli + 1]http.Header // per stored encoding
-	length [cache.Brotli + 1][]string    // Content-Length per encoding
+	enc    [cache.Brotli + 1][]headerField // per stored encoding
+	length [cache.Brotli + 1][]string      // Content-Length per encoding
 	// plain: the headers are complete for a 200 without http.ServeContent
 	// (it would sniff a missing Content-Type).
 	plain bool
+	// maxAge is the last Cache-Control value made, reused by the hits of
+	// the same second.
+	maxAge atomic.Pointer[maxAge]
+}
+
+// headerField is one response header, kept in a slice rather than a map:
+// copying a slice into the response's header map is cheaper.
+type headerField struct {
+	key    string
+	values []string
+}
+
+// maxAge is a Cache-Control header value and the seconds it names.
+type maxAge struct {
+	seconds int
+	value   []string
+}
+
+// set puts the headers of a hit on entry in encoding enc into h, all but
+// Content-Length.
+func (pre *hitHeaders) set(h http.Header, enc cache.Encoding, entry *cache.Entry, state string) {
+	for _, f := range pre.enc[enc] {
+		h[f.key] = f.values
+	}
+	now := time.Now()
+	h["Date"] = httpDate(now)
+	h["X-Cache"] = xCacheValues[state]
+	h["Cache-Control"] = pre.cacheControl(entry.Meta.TTL(now))
+}
+
+// cacheControl returns the Cache-Control value of a hit with ttl left.
+func (pre *hitHeaders) cacheControl(ttl time.Duration) []string {
+	n := int(ttl.Seconds())
+	if m := pre.maxAge.Load(); m != nil && m.seconds == n {
+		return m.value
+	}
+	m := &maxAge{seconds: n, value: []string{"public, max-age=" + strconv.Itoa(n)}}
+	pre.maxAge.Store(m)
+	return m.value
 }
 
 func newHitHeaders(entry *cache.Entry) any {
@@ -180,12 +236,31 @@ func newHitHeaders(entry *cache.Entry) any {
 		}
 		h.Set("ETag", entry.ETag(enc))
 		for k, v := range h {
-			h[k] = slices.Clip(v)
+			pre.enc[enc] = append(pre.enc[enc], headerField{k, slices.Clip(v)})
 		}
-		pre.enc[enc] = h
 		pre.length[enc] = []string{strconv.FormatInt(entry.Size(enc), 10)}
 	}
 	return pre
+}
+
+// lastDate is the Date header value of the last second a hit was served
+// in, shared by the hits of that second: formatting it is the costliest
+// part of net/http's own Date header.
+var lastDate atomic.Pointer[dateValue]
+
+type dateValue struct {
+	unix  int64
+	value []string
+}
+
+// httpDate returns the Date header value for now.
+func httpDate(now time.Time) []string {
+	if d := lastDate.Load(); d != nil && d.unix == now.Unix() {
+		return d.value
+	}
+	d := &dateValue{unix: now.Unix(), value: []string{now.UTC().Format(http.TimeFormat)}}
+	lastDate.Store(d)
+	return d.value
 }
 
 // xCacheValues are the X-Cache header values, shared by all responses.
@@ -194,13 +269,17 @@ var xCacheValues = map[string][]string{
 	cacheRevalidated: {cacheRevalidated},
 }
 
+// preconditions are the request headers that make http.ServeContent
+// answer other than with the whole body.
+var preconditions = []string{"Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"}
+
 // plainRequest reports whether r is a GET or HEAD that http.ServeContent
 // would answer with the whole body: no Range, no precondition.
 func plainRequest(r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
 	}
-	for _, k := range [...]string{"Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"} {
+	for _, k := range preconditions {
 		if _, ok := r.Header[k]; ok {
 			return false
 		}

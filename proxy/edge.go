@@ -165,36 +165,51 @@ func requestFrom(ctx context.Context) *request {
 
 // ServeHTTP admits, maps and proxies one reader request.
 func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	host, status, why := e.admit(r)
-	if status != 0 {
-		e.refuse(w, status, why)
+	req := e.prepare(w, r)
+	if req == nil {
 		return
 	}
-	if strings.HasPrefix(r.URL.Path, MirrorsPath) {
-		if e.opts.Local == nil {
-			e.refuse(w, http.StatusNotFound, "no such page on this mirror")
-			return
-		}
-		e.opts.Local.ServeHTTP(w, r)
-		return
-	}
-	if to, ok := e.scriptRoute(r, host); ok {
-		w.Header().Set("Cache-Control", "no-store")
-		http.Redirect(w, r, to, http.StatusTemporaryRedirect)
-		return
-	}
-	path, query, _ := strings.Cut(r.RequestURI, "?")
-	target, err := e.opts.Mapper.ToOrigin(path, originQuery(query))
-	if err != nil {
-		e.writeErrorPage(w, http.StatusNotFound, func(m messages) string { return m.NotFound })
-		return
-	}
-	req := &request{target: target, mirrorHost: host, acceptEncoding: r.Header.Get("Accept-Encoding")}
 	if e.cacheable(r, req) {
 		e.serveCached(w, r, req)
 		return
 	}
 	e.fetch(w, r, req)
+}
+
+// prepare admits and maps a reader request. It returns nil when it has
+// answered the request itself: refused, the mirror's own documents, a
+// script's redirect, a path with no origin.
+//
+// It is apart from ServeHTTP so that its stack frame is gone before the
+// response is written: a handler goroutine's stack grows by copying.
+//
+//go:noinline
+func (e *Edge) prepare(w http.ResponseWriter, r *http.Request) *request {
+	host, status, why := e.admit(r)
+	if status != 0 {
+		e.refuse(w, status, why)
+		return nil
+	}
+	if strings.HasPrefix(r.URL.Path, MirrorsPath) {
+		if e.opts.Local == nil {
+			e.refuse(w, http.StatusNotFound, "no such page on this mirror")
+			return nil
+		}
+		e.opts.Local.ServeHTTP(w, r)
+		return nil
+	}
+	if to, ok := e.scriptRoute(r, host); ok {
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, to, http.StatusTemporaryRedirect)
+		return nil
+	}
+	path, query, _ := strings.Cut(r.RequestURI, "?")
+	target, err := e.opts.Mapper.ToOrigin(path, originQuery(query))
+	if err != nil {
+		e.writeErrorPage(w, http.StatusNotFound, func(m messages) string { return m.NotFound })
+		return nil
+	}
+	return &request{target: target, mirrorHost: host, acceptEncoding: r.Header.Get("Accept-Encoding")}
 }
 
 // forward proxies one request to the origin.
@@ -240,8 +255,10 @@ func (e *Edge) admit(r *http.Request) (host string, status int, why string) {
 // and trailing dot.
 func mirrorHost(hostport string) string {
 	h := hostport
-	if host, _, err := net.SplitHostPort(hostport); err == nil {
-		h = host
+	if strings.IndexByte(hostport, ':') >= 0 { // else SplitHostPort fails
+		if host, _, err := net.SplitHostPort(hostport); err == nil {
+			h = host
+		}
 	}
 	return strings.TrimSuffix(strings.ToLower(h), ".")
 }
@@ -257,7 +274,11 @@ func (e *Edge) scriptRoute(r *http.Request, host string) (string, bool) {
 	if strings.HasPrefix(r.RequestURI, rewrite.HostPrefix) {
 		return "", false
 	}
-	ref, err := url.Parse(r.Header.Get("Referer"))
+	referer := r.Header.Get("Referer")
+	if !strings.Contains(referer, rewrite.HostPrefix) {
+		return "", false // its escaped path cannot start with the prefix
+	}
+	ref, err := url.Parse(referer)
 	if err != nil || ref.Host == "" || mirrorHost(ref.Host) != host {
 		return "", false
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -62,7 +63,7 @@ func (s *Server) Run(ctx context.Context) error {
 		Logger:         slog.New(slog.DiscardHandler), // its records carry client addresses
 	}
 	hs := &http.Server{
-		Handler:           advertiseHTTP3(strictTransport(s.Handler)),
+		Handler:           advertiseHTTP3(s.Handler),
 		TLSConfig:         tcpConf,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -120,27 +121,53 @@ func listenBoth(addr string) (net.Listener, net.PacketConn, error) {
 
 // advertiseHTTP3 adds Alt-Svc to TCP responses, naming the port the reader
 // connected to (from Host), so it stays right behind a relay listening on
-// another port than the edge.
+// another port than the edge; and HSTS, as strictTransport does (one
+// wrapper rather than two keeps the handler goroutine's stack smaller).
 func advertiseHTTP3(h http.Handler) http.Handler {
+	var last atomic.Pointer[altSvc] // the value for the port last seen
+	last.Store(newAltSvc("443"))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		port := "443"
-		if _, p, err := net.SplitHostPort(r.Host); err == nil && p != "" {
-			port = p
+		if strings.IndexByte(r.Host, ':') >= 0 { // else SplitHostPort fails
+			if _, p, err := net.SplitHostPort(r.Host); err == nil && p != "" {
+				port = p
+			}
 		}
-		w.Header().Set("Alt-Svc", `h3=":`+port+`"; ma=86400`)
+		v := last.Load()
+		if v.port != port {
+			v = newAltSvc(port)
+			last.Store(v)
+		}
+		hdr := w.Header()
+		hdr["Alt-Svc"] = v.value
+		hdr["Strict-Transport-Security"] = hstsValue
 		h.ServeHTTP(w, r)
 	})
+}
+
+// altSvc is the Alt-Svc header value for one port, made once and shared by
+// the responses: a full slice, so that an Add by a later handler copies it.
+type altSvc struct {
+	port  string
+	value []string
+}
+
+func newAltSvc(port string) *altSvc {
+	return &altSvc{port: port, value: []string{`h3=":` + port + `"; ma=86400`}}
 }
 
 // HSTS is the Strict-Transport-Security value of every response: a year,
 // for this host only (a mirror domain's subdomains are not the edge's).
 const HSTS = "max-age=31536000"
 
+// hstsValue is HSTS as a header value, shared by all responses.
+var hstsValue = []string{HSTS}
+
 // strictTransport makes browsers use HTTPS for the mirror domain from then
 // on, so that a censor cannot downgrade a returning reader to plain HTTP.
 func strictTransport(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Strict-Transport-Security", HSTS)
+		w.Header()["Strict-Transport-Security"] = hstsValue
 		h.ServeHTTP(w, r)
 	})
 }
