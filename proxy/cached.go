@@ -109,6 +109,11 @@ func (e *Edge) fetch(w http.ResponseWriter, r *http.Request, req *request) {
 // turned out to be damaged (it is then dropped; the caller fetches anew).
 func (e *Edge) serveEntry(w http.ResponseWriter, r *http.Request, entry *cache.Entry, state string) bool {
 	enc := entry.Choose(r.Header.Get("Accept-Encoding"))
+	if enc == cache.Identity && gzipWhileCopyIsMade(r, entry) {
+		gw := &gzipResponse{ResponseWriter: w}
+		defer gw.Close()
+		w = gw
+	}
 	pre := entry.Memo(newHitHeaders).(*hitHeaders)
 	data, served, ok := e.openEntry(w, r, entry, enc, pre, state)
 	if served || !ok {
@@ -121,9 +126,30 @@ func (e *Edge) serveEntry(w http.ResponseWriter, r *http.Request, entry *cache.E
 	h["Content-Length"] = pre.length[enc]
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		w.Write(data)
+		writeBody(w, r, data)
 	}
 	return true
+}
+
+// h2Chunk is the most body bytes written at once over HTTP/2: a DATA frame
+// of it (9-byte header) fills one 16 KB TLS record, where net/http cuts
+// frames at the peer's limit (16384 bytes unless raised), each then taking
+// two records and two writes.
+const h2Chunk = 16384 - 9
+
+// writeBody writes a whole body. Over HTTP/2 it writes in h2Chunk pieces,
+// and a last piece that fits net/http's 4 KB response buffer goes out with
+// the end of the stream instead of an empty DATA frame of its own.
+func writeBody(w http.ResponseWriter, r *http.Request, data []byte) {
+	if r.ProtoMajor == 2 {
+		for len(data) > h2Chunk {
+			if _, err := w.Write(data[:h2Chunk]); err != nil {
+				return
+			}
+			data = data[h2Chunk:]
+		}
+	}
+	w.Write(data)
 }
 
 // openEntry opens the copy of entry in encoding enc. If it is kept in

@@ -249,3 +249,36 @@ func TestReaderGoneAfterTheBody(t *testing.T) {
 		t.Errorf("entry state %v, want stored and fresh", state)
 	}
 }
+
+// TestGzipWhileCopyIsMade: a page first stored for a reader who took no
+// compression is gzipped for a gzip reader on the fly until the cache has
+// made its gzip copy, which later hits then serve.
+func TestGzipWhileCopyIsMade(t *testing.T) {
+	page := &cachedPage{cacheControl: "max-age=300"}
+	te := startEdgeWith(t, page, "www.rferl.org", []string{"www.svoboda.org"}, withCache(t))
+	_, plain := te.get(t, "/a/2.html", "Accept-Encoding", "identity")
+	resp, body := te.get(t, "/a/2.html", "Accept-Encoding", "gzip")
+	if resp.Header.Get("Content-Encoding") != "gzip" || resp.Header.Get("X-Cache") != cacheHit {
+		t.Fatalf("gzip reader: Content-Encoding %q, X-Cache %q", resp.Header.Get("Content-Encoding"), resp.Header.Get("X-Cache"))
+	}
+	if got := decodeForTest(t, "gzip", body); got != string(plain) {
+		t.Fatal("gzipped hit differs from the stored body")
+	}
+	if et := resp.Header.Get("ETag"); !strings.HasPrefix(et, "W/") {
+		t.Errorf("on-the-fly gzip answer has the identity copy's strong ETag %q", et)
+	}
+	for range 100 { // the background worker makes the copy: a few ms
+		resp, body = te.get(t, "/a/2.html", "Accept-Encoding", "gzip")
+		if !strings.HasPrefix(resp.Header.Get("ETag"), "W/") {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if resp.Header.Get("Content-Encoding") != "gzip" || strings.HasPrefix(resp.Header.Get("ETag"), "W/") ||
+		resp.ContentLength != int64(len(body)) {
+		t.Fatalf("no stored gzip copy after 2 s: ETag %q, Content-Length %d", resp.Header.Get("ETag"), resp.ContentLength)
+	}
+	if got := decodeForTest(t, "gzip", body); got != string(plain) {
+		t.Fatal("stored gzip copy differs from the identity body")
+	}
+}
