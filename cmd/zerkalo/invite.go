@@ -48,7 +48,7 @@ func runInvite(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if *mirror == "" {
-		*mirror = cfg.Domains[0]
+		*mirror = cfg.DomainList.Names()[0]
 	}
 	if *edge == "" {
 		_, port, _ := net.SplitHostPort(cfg.Listen)

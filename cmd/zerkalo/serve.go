@@ -339,7 +339,7 @@ func reload(path string, running *config.Config, sh *shared, current *atomic.Poi
 	sh.live.Store(domains.New(cfg.DomainList))
 	old := current.Swap(next)
 	old.close()
-	log.Info("reloaded", "config", path, "domains", strings.Join(cfg.Domains, " "))
+	log.Info("reloaded", "config", path, "domains", strings.Join(cfg.DomainList.Names(), " "))
 }
 
 // restartOnly lists the settings that differ between two configurations

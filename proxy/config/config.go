@@ -30,13 +30,10 @@ const DefaultUserAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/
 type Config struct {
 	// Listen is the TCP address for HTTP/1.1 and HTTP/2, as host:port.
 	Listen string `toml:"listen"`
-	// Domains are the names of every mirror domain in DomainList, in its
-	// order, whatever their activity windows. Load and Default set it;
-	// code that changes DomainList calls SetDomains. Readers are served
-	// only the domains that are active: see package zerkalo/proxy/domains.
-	Domains []string `toml:"-"`
 	// DomainList is the domains key: the mirror domains this edge answers
-	// for, each with an optional activity window.
+	// for, each with an optional activity window (DomainList.Names lists
+	// them all). Readers are served only the domains that are active: see
+	// package zerkalo/proxy/domains.
 	DomainList DomainList `toml:"domains"`
 	// HTTPListen is the TCP address of the optional plain-HTTP listener,
 	// which answers ACME HTTP-01 challenges and redirects the rest to
@@ -224,7 +221,6 @@ func defaults(getenv func(string) string, euid int) *Config {
 	const site = "www.rferl.org"
 	return &Config{
 		Listen:      "localhost:8443",
-		Domains:     []string{"localhost"},
 		DomainList:  DomainList{{Name: "localhost"}},
 		StateDir:    userDir(getenv, euid, "STATE_DIRECTORY", "XDG_STATE_HOME", ".local/state", "/var/lib/zerkalo"),
 		LogLevel:    "info",

@@ -41,10 +41,9 @@ func (l DomainList) Names() []string {
 	return names
 }
 
-// SetDomains sets DomainList and Domains, its names.
+// SetDomains sets DomainList.
 func (c *Config) SetDomains(ds ...Domain) {
 	c.DomainList = DomainList(ds)
-	c.Domains = c.DomainList.Names()
 }
 
 // ACMEDir is the folder that keeps the ACME account key and certificates:

@@ -113,7 +113,6 @@ func Load(path string) (*Config, error) {
 	if scanErr != nil { // not expected: the decoder accepted the same bytes
 		return nil, &Error{File: path, Msg: scanErr.Error()}
 	}
-	c.Domains = c.DomainList.Names()
 	if _, ok := lines["origin\x00hosts"]; !ok {
 		c.Origin.Hosts = DefaultHosts(c.Origin.Site)
 	}

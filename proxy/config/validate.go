@@ -68,9 +68,6 @@ func (v *validator) domains() {
 	if len(c.DomainList) == 0 {
 		v.add("domains: at least one mirror domain is needed", "domains")
 	}
-	if !slices.Equal(c.Domains, c.DomainList.Names()) {
-		v.add("domains: Domains does not hold the names of DomainList (set them with SetDomains)", "domains")
-	}
 	seen := map[string]bool{}
 	for i, d := range c.DomainList {
 		id := keyID("domains", fmt.Sprintf("[%d]", i))
