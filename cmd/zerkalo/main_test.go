@@ -422,3 +422,39 @@ func TestPortInUse(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestAdminProfiler: Go's profiler is on the admin listener only when
+// admin_pprof asks for it, and never on the readers' listener.
+func TestAdminProfiler(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		conf := demoConf
+		if on {
+			conf = strings.Replace(conf, "admin_listen", "admin_pprof = true\nadmin_listen", 1)
+		}
+		e, _ := startDemoEdge(t, conf)
+		admin := e.findLog(t, regexp.MustCompile(`msg="serving admin endpoints" listen=(\S+)`))
+		resp, err := http.Get("http://" + admin + "/debug/pprof/cmdline")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if want := map[bool]int{false: 404, true: 200}[on]; resp.StatusCode != want {
+			t.Errorf("admin_pprof %v: /debug/pprof/cmdline answered %d, want %d", on, resp.StatusCode, want)
+		}
+		if resp, err := http.Get("http://" + admin + "/healthz"); err != nil || resp.StatusCode != 200 {
+			t.Errorf("admin_pprof %v: /healthz: %v", on, err)
+		} else {
+			resp.Body.Close()
+		}
+		c := e.client()
+		if resp, err := c.Get("https://mirror.test/debug/pprof/cmdline"); err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if bytes.Contains(body, []byte("zerkalo")) && bytes.Contains(body, []byte("serve")) {
+				t.Errorf("admin_pprof %v: the readers' listener serves the profiler", on)
+			}
+		}
+		c.CloseIdleConnections()
+		e.stop(t)
+	}
+}

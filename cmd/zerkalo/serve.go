@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -212,7 +213,7 @@ func startServices(ctx context.Context, addr net.Addr, cfg *config.Config, sh *s
 		wg.Go(func() { servePlainHTTP(ctx, cfg.HTTPListen, portOf(addr), sh) })
 	}
 	if cfg.AdminListen != "" {
-		wg.Go(func() { serveAdmin(ctx, cfg.AdminListen, sh) })
+		wg.Go(func() { serveAdmin(ctx, cfg.AdminListen, cfg.AdminPprof, sh) })
 	}
 	if cfg.Cache.Warm {
 		w := newWarmer(cfg, sh, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -270,17 +271,19 @@ func newACME(cfg *config.Config, sh *shared) (*acme.Manager, error) {
 }
 
 // serveAdmin serves the operator's endpoints (/metrics, /healthz,
-// /readyz) until ctx is done. Readiness is the reader listener being up.
-func serveAdmin(ctx context.Context, addr string, sh *shared) {
+// /readyz, and /debug/pprof/ if withPprof) until ctx is done. Readiness is
+// the reader listener being up.
+func serveAdmin(ctx context.Context, addr string, withPprof bool, sh *shared) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		sh.log.Error("admin listener failed", "listen", addr, "err", err)
 		return
 	}
-	hs := &http.Server{
-		Handler:           proxy.AdminHandler(sh.metrics, func() bool { return ctx.Err() == nil }),
-		ReadHeaderTimeout: 10 * time.Second,
+	var h http.Handler = proxy.AdminHandler(sh.metrics, func() bool { return ctx.Err() == nil })
+	if withPprof {
+		h = withProfiler(h)
 	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -357,6 +360,9 @@ func restartOnly(old, new *config.Config) []string {
 	}
 	if old.AdminListen != new.AdminListen {
 		keys = append(keys, "admin_listen")
+	}
+	if old.AdminPprof != new.AdminPprof {
+		keys = append(keys, "admin_pprof")
 	}
 	if old.Cache.Warm != new.Cache.Warm || old.Cache.WarmEvery != new.Cache.WarmEvery ||
 		!slices.Equal(old.Cache.WarmPaths, new.Cache.WarmPaths) || !slices.Equal(old.Cache.WarmFeeds, new.Cache.WarmFeeds) {
@@ -634,4 +640,17 @@ func answersTLS(ctx context.Context, addr string) bool {
 	tc := tls.Client(conn, &tls.Config{ServerName: "watchdog.invalid", InsecureSkipVerify: true})
 	err = tc.HandshakeContext(ctx)
 	return err == nil || ctx.Err() == nil
+}
+
+// withProfiler adds Go's profiler under /debug/pprof/ to the admin
+// handler h.
+func withProfiler(h http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }

@@ -47,6 +47,9 @@ type Config struct {
 	// (/metrics, /healthz, /readyz), as host:port. Empty: none. It is not
 	// Listen or HTTPListen, so readers never reach these endpoints.
 	AdminListen string `toml:"admin_listen"`
+	// AdminPprof adds Go's profiler (/debug/pprof/) to the admin
+	// listener, to find where an edge spends CPU or memory. Off by default.
+	AdminPprof bool `toml:"admin_pprof"`
 
 	TLS     TLSConfig     `toml:"tls"`
 	ACME    ACMEConfig    `toml:"acme"`
