@@ -1,6 +1,9 @@
 package cache
 
-import "errors"
+import (
+	"errors"
+	"slices"
+)
 
 // pending is a committed entry on its way to disk, or a barrier (Flush)
 // when e is nil.
@@ -8,7 +11,7 @@ type pending struct {
 	e        *Entry
 	sinks    [numEncodings]*sink
 	resident bool       // installed in the index already, served from memory
-	done     chan error // closed or sent to when persisted (nil if nobody waits)
+	done     chan error // receives the outcome once persisted (nil: nobody waits)
 	manifest string     // temporary manifest file, between the two syncs
 	err      error      // why p was not stored
 }
@@ -50,6 +53,9 @@ func (s *Store) install(p *pending) {
 	for enc, k := range p.sinks {
 		if k != nil {
 			data := k.mem[:k.n:k.n]
+			if int64(cap(k.mem)) > k.n+k.n/4 { // what append left spare would go uncounted
+				data = slices.Clone(data)
+			}
 			e.b.v[enc].mem.Store(&data)
 		}
 	}
