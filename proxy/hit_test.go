@@ -1,12 +1,15 @@
 package proxy
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"zerkalo/proxy/demo"
 )
 
 // TestHitHeaders: a hit carries the stored headers, the policy's, a
@@ -101,4 +104,76 @@ func TestAdvertiseHTTP3(t *testing.T) {
 			t.Errorf("Host %q: HSTS %q", tt.host, got)
 		}
 	}
+}
+
+// TestHitBodyOverHTTP2: a hit on a body of several HTTP/2 pieces (the
+// 106 KB front page, and its 20 KB gzip copy) reaches the reader whole.
+func TestHitBodyOverHTTP2(t *testing.T) {
+	withStore := withCache(t)
+	te := startEdgeWith(t, demo.Handler(), demo.Site, demo.Hosts(demo.Site), func(o *Options) {
+		withStore(o)
+		o.CachePolicy.Override = map[string]time.Duration{"text/html": time.Hour}
+	})
+	for _, enc := range []string{"identity", "gzip"} {
+		miss, want := te.get(t, "/", "Accept-Encoding", enc)
+		if miss.ProtoMajor != 2 || len(want) <= h2Chunk {
+			t.Fatalf("%s: %s, %d bytes: not a test of pieces", enc, miss.Proto, len(want))
+		}
+		compared := false
+		for i := 0; i < 100 && !compared; i++ { // the gzip copy is made in the background: a few ms
+			resp, body := te.get(t, "/", "Accept-Encoding", enc)
+			if resp.Header.Get("X-Cache") != cacheHit {
+				t.Fatalf("%s: X-Cache %q", enc, resp.Header.Get("X-Cache"))
+			}
+			if resp.ContentLength == int64(len(body)) && !strings.HasPrefix(resp.Header.Get("ETag"), "W/") {
+				if enc == "gzip" {
+					body, want = []byte(decodeForTest(t, "gzip", body)), []byte(decodeForTest(t, "gzip", want))
+				}
+				if string(body) != string(want) {
+					t.Fatalf("%s: hit of %d bytes differs from the miss's %d", enc, len(body), len(want))
+				}
+				compared = true
+				continue
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !compared {
+			t.Errorf("%s: no hit from the stored copy after 2 s", enc)
+		}
+	}
+}
+
+// TestWriteBody: over HTTP/2 a body goes in pieces of h2Chunk, the last
+// one whatever is left; over HTTP/1.1 in one Write.
+func TestWriteBody(t *testing.T) {
+	data := []byte(strings.Repeat("x", 2*h2Chunk+100))
+	for _, tt := range []struct {
+		major int
+		n     int
+		want  []int
+	}{
+		{2, len(data), []int{h2Chunk, h2Chunk, 100}},
+		{2, h2Chunk, []int{h2Chunk}},
+		{2, h2Chunk + 1, []int{h2Chunk, 1}},
+		{2, 0, []int{0}},
+		{1, len(data), []int{len(data)}},
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.ProtoMajor = tt.major
+		w := &writeSizes{ResponseRecorder: httptest.NewRecorder()}
+		writeBody(w, r, data[:tt.n])
+		if fmt.Sprint(w.sizes) != fmt.Sprint(tt.want) || w.Body.String() != string(data[:tt.n]) {
+			t.Errorf("HTTP/%d, %d bytes: writes %v, want %v", tt.major, tt.n, w.sizes, tt.want)
+		}
+	}
+}
+
+type writeSizes struct {
+	*httptest.ResponseRecorder
+	sizes []int
+}
+
+func (w *writeSizes) Write(p []byte) (int, error) {
+	w.sizes = append(w.sizes, len(p))
+	return w.ResponseRecorder.Write(p)
 }
