@@ -269,11 +269,6 @@ func fetchCrash(ctx context.Context, c *http.Client, path, ae string) (crashResp
 	if err != nil {
 		return r, fmt.Errorf("read body (Content-Length %d): %w", resp.ContentLength, err)
 	}
-	if r.xcache != "" && r.xcache != "MISS" {
-		sum := sha256.Sum256(raw)
-		r.hasChecksum = true
-		r.checksumOK = r.etag == `"`+base64.RawURLEncoding.EncodeToString(sum[:12])+`"`
-	}
 	switch r.encoding {
 	case "":
 		r.body = raw
@@ -294,6 +289,17 @@ func fetchCrash(ctx context.Context, c *http.Client, path, ae string) (crashResp
 	}
 	if r.encoding != "" && r.encoding != ae {
 		return r, fmt.Errorf("Content-Encoding %q for Accept-Encoding %q", r.encoding, ae)
+	}
+	if r.xcache != "" && r.xcache != "MISS" {
+		// A weak tag is the identity copy's, on a copy gzipped on the fly
+		// while the cache makes its own (see proxy/gzip_hit.go).
+		sent, tag := raw, r.etag
+		if t, weak := strings.CutPrefix(r.etag, "W/"); weak {
+			sent, tag = r.body, t
+		}
+		sum := sha256.Sum256(sent)
+		r.hasChecksum = true
+		r.checksumOK = tag == `"`+base64.RawURLEncoding.EncodeToString(sum[:12])+`"`
 	}
 	return r, nil
 }
