@@ -16,7 +16,8 @@
 # Environment: DUR (seconds per load, default 10), THREADS (2), CONNS (32),
 # H2_CLIENTS (8) and H2_STREAMS (4), MISS_PROCS (8: h2load processes for the
 # miss path), PORT_BASE (18440), OUT (bench/out), CASES ("hit miss": which
-# runs to make).
+# runs to make), EDGE_ADMIN (e.g. 127.0.0.1:9464: the edge's admin listener,
+# with Go's profiler, for go tool pprof during a run).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -29,6 +30,7 @@ H2_CLIENTS=${H2_CLIENTS:-8}
 H2_STREAMS=${H2_STREAMS:-4}
 MISS_PROCS=${MISS_PROCS:-8}
 CASES=${CASES:-hit miss}
+EDGE_ADMIN=${EDGE_ADMIN:-}
 PORT_BASE=${PORT_BASE:-18440}
 EDGE_PORT=$((PORT_BASE + 3))
 EOTK_PORT=$((PORT_BASE + 4))
@@ -176,7 +178,8 @@ start_edge() {
 		domains = ["$HOST"]
 		state_dir = "$OUT/edge-state"
 		log_level = "warn"
-		admin_listen = ""
+		admin_listen = "$EDGE_ADMIN"
+		admin_pprof = $([[ -n $EDGE_ADMIN ]] && echo true || echo false)
 		[tls]
 		mode = "files"
 		cert_file = "$OUT/tls/leaf.pem"
