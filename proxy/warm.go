@@ -84,7 +84,13 @@ func (w *Warmer) get(ctx context.Context, host, path string, body *bytes.Buffer)
 		return false
 	}
 	r.RequestURI = r.URL.RequestURI()
-	r.Header.Set("Accept-Encoding", "identity")
+	// A page is fetched as browsers take it, so that the cache's brotli
+	// copy is made on the way in; a feed, which is read here, as it is.
+	ae := "br"
+	if body != nil {
+		ae = "identity"
+	}
+	r.Header.Set("Accept-Encoding", ae)
 	rec := &recorder{header: http.Header{}, body: body, status: http.StatusOK}
 	w.Edge.ServeHTTP(rec, r)
 	return rec.status == http.StatusOK

@@ -27,9 +27,13 @@ func TestWarmerFillsTheCache(t *testing.T) {
 		t.Fatalf("the feed's article was not fetched; origin log: %d requests", len(te.origin.Requests()))
 	}
 	for _, path := range []string{"/", demo.ArticlePath} {
-		resp, _ := te.get(t, path)
+		resp, _ := te.get(t, path, "Accept-Encoding", "gzip, br")
 		if got := resp.Header.Get("X-Cache"); got != cacheHit {
 			t.Errorf("%s after warming: X-Cache %q, want %s", path, got, cacheHit)
+		}
+		// The brotli copy browsers take was made on the way in.
+		if got := resp.Header.Get("Content-Encoding"); got != "br" {
+			t.Errorf("%s after warming: Content-Encoding %q for a browser, want br", path, got)
 		}
 	}
 }
