@@ -331,7 +331,8 @@ func (e *Edge) revalidateInBackground(req *request, entry *cache.Entry) {
 		if err != nil {
 			return
 		}
-		bgReq := &request{target: req.target, mirrorHost: req.mirrorHost, key: req.key, entry: entry}
+		// A new body is stored with the copy browsers take, made on the way in.
+		bgReq := &request{target: req.target, mirrorHost: req.mirrorHost, key: req.key, entry: entry, acceptEncoding: "br"}
 		e.group.Do(e.bgCtx, req.key, func() error {
 			e.fetch(discardResponse{}, r, bgReq)
 			return nil

@@ -282,3 +282,31 @@ func TestGzipWhileCopyIsMade(t *testing.T) {
 		t.Fatal("stored gzip copy differs from the identity body")
 	}
 }
+
+// TestBackgroundRefreshStoresBrotli: a body that changed, fetched by a
+// background revalidation, is stored with the brotli copy browsers take.
+func TestBackgroundRefreshStoresBrotli(t *testing.T) {
+	var version atomic.Int32
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := version.Add(1)
+		w.Header().Set("Cache-Control", "max-age=0, stale-while-revalidate=60")
+		w.Header().Set("ETag", fmt.Sprintf(`"v%d"`, v))
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, "<html><body><p>version %d</p>%s</body></html>", v, strings.Repeat("<p>text</p>", 100))
+	})
+	te := startEdgeWith(t, page, "www.rferl.org", nil, withCache(t))
+	te.get(t, "/a/changing.html", "Accept-Encoding", "identity")
+	te.get(t, "/a/changing.html", "Accept-Encoding", "identity") // stale: refreshed in the background
+	for range 100 {
+		resp, body := te.get(t, "/a/changing.html", "Accept-Encoding", "gzip, br")
+		if strings.Contains(decodeForTest(t, resp.Header.Get("Content-Encoding"), body), "version 1") {
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		if got := resp.Header.Get("Content-Encoding"); got != "br" {
+			t.Fatalf("refreshed entry: Content-Encoding %q for a browser, want br", got)
+		}
+		return
+	}
+	t.Fatal("no refreshed body after 2 s")
+}
