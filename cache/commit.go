@@ -12,7 +12,9 @@ type pending struct {
 	sinks    [numEncodings]*sink
 	resident bool       // installed in the index already, served from memory
 	done     chan error // receives the outcome once persisted (nil: nobody waits)
-	manifest string     // temporary manifest file, between the two syncs
+	written  *Entry     // the version of the entry written to tmp
+	tmp      string     // its temporary file
+	old      []string   // entry files to remove once this one is durable
 	err      error      // why p was not stored
 }
 
@@ -27,16 +29,16 @@ var (
 	errReplaced = errors.New("replaced or removed before it was written")
 )
 
-// reserveCopies reserves memory for every copy if all of them are still
-// in memory and fit the budget, so that the entry can be served before
-// it is on disk.
+// reserveCopies reserves memory for every copy if none was spilled to a
+// file and all fit the budget, so that the entry can be served before it
+// is on disk.
 func (s *Store) reserveCopies(sinks [numEncodings]*sink) bool {
 	var reserved int64
 	for _, k := range sinks {
 		if k == nil {
 			continue
 		}
-		if k.f != nil || k.tmp != "" || !s.reserveMem(k.n) {
+		if k.tmp != "" || !s.reserveMem(k.n) {
 			s.releaseMem(reserved)
 			return false
 		}
@@ -46,8 +48,8 @@ func (s *Store) reserveCopies(sinks [numEncodings]*sink) bool {
 }
 
 // install puts a resident entry in the index before it is on disk, with
-// its copies in memory. The bodies it replaces keep their files until the
-// new manifest is durable (see persist).
+// its copies in memory. The files of the entry it replaces stay until the
+// new file is durable (see persist).
 func (s *Store) install(p *pending) {
 	e := p.e
 	for enc, k := range p.sinks {
@@ -63,6 +65,7 @@ func (s *Store) install(p *pending) {
 	mu := s.keyLock(e.shard)
 	mu.Lock()
 	defer mu.Unlock()
+	e.seq = s.seq.Add(1)
 	e.b.replaces = s.swapPending(e)
 }
 
@@ -96,12 +99,12 @@ func (s *Store) commitLoop() {
 	for {
 		select {
 		case p := <-s.commitQ:
-			s.persist(s.collect(p))
+			s.persistAll(s.collect(p))
 		case <-s.stop:
 			for {
 				select {
 				case p := <-s.commitQ:
-					s.persist(s.collect(p))
+					s.persistAll(s.collect(p))
 				default:
 					return
 				}
@@ -124,40 +127,43 @@ func (s *Store) collect(p *pending) []*pending {
 	return batch
 }
 
-// persist makes a batch of entries durable with three file system syncs in
+// persistAll persists batch, then again the entries refreshed while
+// being written, until none is left.
+func (s *Store) persistAll(batch []*pending) {
+	for len(batch) > 0 {
+		batch = s.persist(batch)
+	}
+}
+
+// persist makes a batch of entries durable with two file system syncs in
 // all, whatever the batch's size:
 //
-//  1. every copy is written to tmp/; sync;
-//  2. the copies are renamed into their shard and each manifest is
-//     written to tmp/; sync;
-//  3. each manifest is renamed over the old one; sync; only then are the
-//     replaced bodies removed.
+//  1. each entry file is written to tmp/; sync;
+//  2. each is renamed into its shard; sync; only then are the files it
+//     replaces removed.
 //
-// So a manifest is renamed into place only after its bodies are durable,
-// and replaced bodies are removed only after the manifest replacing them
-// is. An entry dropped or replaced meanwhile (checked under its lock) is
-// skipped and its files removed.
-func (s *Store) persist(batch []*pending) {
+// So an entry file appears under its name only once it is complete and
+// durable, and a replaced file is removed only after its successor is
+// durable. An entry dropped or replaced meanwhile (checked under its lock)
+// is skipped and its file removed. It returns the entries refreshed while
+// their file was written, to be written again.
+func (s *Store) persist(batch []*pending) (again []*pending) {
 	for _, p := range batch {
-		if p.e != nil && s.stillWanted(p) {
-			p.err = p.writeCopies()
+		if p.e != nil {
+			s.writePending(p)
 		}
 	}
 	err := s.syncAll()
 	for _, p := range batch {
-		if p.e != nil && p.err == nil {
-			s.placeCopies(p, err)
-		}
-	}
-	err = s.syncAll()
-	for _, p := range batch {
-		if p.e != nil && p.err == nil {
-			s.placeManifest(p, err)
+		if p.e != nil && p.err == nil && s.place(p, err) {
+			again = append(again, p)
 		}
 	}
 	err = s.syncAll()
 	for _, p := range batch {
 		switch {
+		case slices.Contains(again, p):
+			continue
 		case p.e == nil: // a barrier
 		case p.err == nil:
 			s.finishCommit(p, err)
@@ -172,157 +178,104 @@ func (s *Store) persist(batch []*pending) {
 			}
 		}
 	}
+	return again
 }
 
-// stillWanted reports whether p's body is still the one to store (it may
-// have been dropped or replaced while queued).
-func (s *Store) stillWanted(p *pending) bool {
+// writePending writes the current version of p's entry to tmp/, if its
+// body is still the one to store.
+func (s *Store) writePending(p *pending) {
+	e := p.e
+	if p.resident {
+		if e = s.current(p.e.id); e == nil || e.b != p.e.b {
+			p.err = errReplaced
+			return
+		}
+	}
 	if !p.resident {
-		return true
+		e.seq = s.seq.Add(1)
 	}
-	if s.isCurrentBody(p.e) {
-		return true
+	p.written = e
+	p.tmp, p.err = s.writeEntry(e, &p.sinks, "")
+}
+
+// place renames p's file into its shard, under the entry's lock, if its
+// body is still wanted; a large entry appears in the index at this
+// moment. It reports whether the entry was refreshed while its file was
+// written: then that file is dropped, to be written again.
+func (s *Store) place(p *pending, syncErr error) (again bool) {
+	e := p.e
+	mu := s.keyLock(e.shard)
+	mu.Lock()
+	defer mu.Unlock()
+	if syncErr != nil {
+		p.err = syncErr
+		return false
 	}
-	p.err = errReplaced
+	if p.resident {
+		cur := s.current(e.id)
+		if cur == nil || cur.b != e.b {
+			p.err = errReplaced
+			return false
+		}
+		if cur != p.written {
+			s.root.Remove(p.tmp)
+			p.tmp = ""
+			return true
+		}
+	}
+	if p.err = s.installFile(p.tmp, p.written); p.err != nil {
+		return false
+	}
+	p.tmp = ""
+	if p.resident {
+		e.b.persisted.Store(true)
+		p.old, e.b.replaces = e.b.replaces, nil
+		return false
+	}
+	e.used.Store(s.clock.tick())
+	e.b.persisted.Store(true)
+	if prev := s.put(e); prev != nil {
+		p.old = append(prev.b.replaces, prev.file)
+		prev.b.replaces = nil
+		prev.b.release(s)
+	}
 	return false
 }
 
-func (p *pending) writeCopies() error {
+// finishCommit removes the files p's entry replaced, now that its own is
+// durable, and lets the memory copies of an entry nobody read go: they
+// are loaded again, verified, on its first Open.
+func (s *Store) finishCommit(p *pending, syncErr error) {
+	if syncErr == nil {
+		for _, f := range p.old {
+			s.shards[p.e.shard].Remove(f)
+		}
+	}
 	for _, k := range p.sinks {
 		if k != nil {
-			if err := k.close(); err != nil {
-				return err
-			}
+			k.discard()
 		}
 	}
-	return nil
-}
-
-// placeCopies renames p's copies into its shard and writes its manifest
-// to tmp/, under the entry's lock, if its body is still wanted.
-func (s *Store) placeCopies(p *pending, syncErr error) {
-	e := p.e
-	mu := s.keyLock(e.shard)
-	mu.Lock()
-	defer mu.Unlock()
-	cur, err := s.wanted(p, syncErr)
-	if err != nil {
-		p.err = err
-		return
-	}
-	dir := shardDir(e.shard) + "/"
-	for enc, k := range p.sinks {
-		if k == nil {
-			continue
-		}
-		if err := s.root.Rename(k.tmp, dir+e.b.v[enc].file); err != nil {
-			p.err = err
-			return
-		}
-		k.tmp = ""
-	}
-	p.manifest, p.err = s.writeTemp(cur)
-}
-
-// placeManifest renames p's manifest over the old one, if p's body is
-// still wanted; a large entry appears in the index at this moment.
-func (s *Store) placeManifest(p *pending, syncErr error) {
-	e := p.e
-	mu := s.keyLock(e.shard)
-	mu.Lock()
-	defer mu.Unlock()
-	if _, p.err = s.wanted(p, syncErr); p.err != nil {
-		return
-	}
-	if p.err = s.root.Rename(p.manifest, shardDir(e.shard)+"/"+e.name+manifestExt); p.err != nil {
-		return
-	}
-	p.manifest = ""
-	e.b.persisted.Store(true)
-	if !p.resident {
-		e.used.Store(s.clock.tick())
-		s.swap(e, nil)
+	if p.resident && !p.e.b.read.Load() {
+		p.e.b.releaseMemory(s)
 	}
 }
 
-// wanted returns the entry whose manifest p writes (the current one, which
-// may have been refreshed since the Commit), or why p is not to be
-// written. The caller holds the entry's key lock.
-func (s *Store) wanted(p *pending, syncErr error) (*Entry, error) {
-	if syncErr != nil {
-		return nil, syncErr
-	}
-	if !p.resident {
-		return p.e, nil
-	}
-	cur := s.current(p.e.id)
-	if cur == nil || cur.b != p.e.b {
-		return nil, errReplaced
-	}
-	return cur, nil
-}
-
-// finishCommit removes the bodies p's entry replaced, now that its
-// manifest is durable, and lets the memory copies of an entry nobody read
-// go: they are loaded again, verified, on its first Open.
-func (s *Store) finishCommit(p *pending, syncErr error) {
-	b := p.e.b
-	mu := s.keyLock(p.e.shard)
-	mu.Lock()
-	old := b.replaces
-	b.replaces = nil
-	mu.Unlock()
-	if old != nil && syncErr == nil {
-		s.removeFiles(p.e.shard, old)
-	}
-	if p.resident && !b.read.Load() {
-		b.releaseMemory(s)
-	}
-}
-
-// cleanup removes what p left behind: temporary files, copies already
-// renamed into the shard, and for a resident entry that could not be
-// written, the entry itself. File names hold a random generation, so none
-// of these is a file of another Commit.
+// cleanup removes what p left behind: temporary files, and for a resident
+// entry that could not be written, the entry itself.
 func (p *pending) cleanup(s *Store) {
-	for enc, k := range p.sinks {
-		if k == nil {
-			continue
+	for _, k := range p.sinks {
+		if k != nil {
+			k.discard()
 		}
-		if k.tmp == "" && k.f == nil && p.e.b.v[enc].file != "" {
-			s.shards[p.e.shard].Remove(p.e.b.v[enc].file)
-		}
-		k.discard()
 	}
-	if p.manifest != "" {
-		s.root.Remove(p.manifest)
-		p.manifest = ""
+	if p.tmp != "" {
+		s.root.Remove(p.tmp)
+		p.tmp = ""
 	}
 	if p.resident {
 		s.drop(p.e) // not on disk: out of the index too (if still there)
 	}
-}
-
-// writeTemp writes e's manifest to a new temporary file, unsynced, and
-// returns its name.
-func (s *Store) writeTemp(e *Entry) (string, error) {
-	data, err := encodeManifest(e)
-	if err != nil {
-		return "", err
-	}
-	tmp, f, err := s.createTemp()
-	if err != nil {
-		return "", err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		s.root.Remove(tmp)
-		return "", err
-	}
-	return tmp, nil
 }
 
 // syncAll makes everything written to the cache's file system durable.

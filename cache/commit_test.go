@@ -108,8 +108,8 @@ func TestLargeCommitWaitsForDisk(t *testing.T) {
 	if e == nil {
 		t.Fatal("not stored")
 	}
-	if _, ok := names[shardDir(e.shard)+"/"+e.name+manifestExt]; !ok {
-		t.Fatal("Commit returned before the manifest was on disk")
+	if _, ok := names[shardDir(e.shard)+"/"+e.file]; !ok {
+		t.Fatal("Commit returned before the entry file was on disk")
 	}
 	b, err := e.Open(Identity)
 	if err != nil {

@@ -94,30 +94,24 @@ func (s *Store) newCompressor(enc Encoding) (compressor, error) {
 }
 
 // addCopy compresses e's identity copy and, if e's body is still the
-// current one, publishes the entry again with the new copy: the file is
-// synced and renamed into the shard, then the manifest naming it is
-// written and renamed over the old one, as in a Commit.
+// current one, stores the entry again with the new copy (see rewrite).
 func (s *Store) addCopy(e *Entry, enc Encoding, c compressor) error {
 	if e = s.currentCommit(e); e == nil || e.Has(enc) {
 		return nil
 	}
 	out := s.newSink()
+	defer out.discard()
 	c.Reset(writerFunc(out.write))
 	err := s.compressIdentity(e, c)
 	if err == nil {
 		err = c.Close()
 	}
 	if err == nil {
-		err = out.close()
+		err = out.finish()
 	}
 	if err == nil {
-		err = s.syncAll()
-	}
-	if err == nil {
-		out.sum = [sha256.Size]byte(out.h.Sum(nil))
 		err = s.installCopy(e, enc, out)
 	}
-	out.discard()
 	if err == nil {
 		s.evict()
 	}
@@ -141,61 +135,46 @@ func (s *Store) compressIdentity(e *Entry, w io.Writer) error {
 		_, err := io.Copy(w, stopReader{s, bytes.NewReader(*p)})
 		return err
 	}
-	f, err := s.shards[e.shard].Open(v.file)
+	f, err := s.shards[e.shard].Open(e.file)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	h := sha256.New()
-	n, err := io.Copy(w, stopReader{s, io.TeeReader(f, h)})
+	n, err := io.Copy(w, stopReader{s, io.TeeReader(io.NewSectionReader(f, v.off, v.size), h)})
 	if err != nil {
 		return err
 	}
 	if n != v.size || [sha256.Size]byte(h.Sum(nil)) != v.sum {
-		return fmt.Errorf("verify %s: damaged", v.file) // the next Open drops it
+		return fmt.Errorf("verify %s: damaged", e.file) // the next Open drops it
 	}
 	return nil
 }
 
-// installCopy renames the finished copy into place and publishes the
-// entry with it, if e's body is still the current one.
+// installCopy stores the entry again with the finished copy appended to
+// its file, if e's body is still the current one.
 func (s *Store) installCopy(e *Entry, enc Encoding, out *sink) error {
 	mu := s.keyLock(e.shard)
 	mu.Lock()
 	defer mu.Unlock()
 	cur := s.currentCommit(e)
-	if cur == nil || cur.Has(enc) {
+	if cur == nil || cur.Has(enc) || !cur.b.persisted.Load() {
 		return nil // replaced or removed meanwhile
 	}
-	b := &bodies{gen: cur.b.gen, modified: cur.b.modified, v: cur.b.v, compressible: true}
-	b.persisted.Store(true)
+	b := &bodies{modified: cur.b.modified, v: cur.b.v, compressible: true}
 	b.read.Store(cur.b.read.Load())
 	for i := range b.queued {
 		b.queued[i].Store(cur.b.queued[i].Load())
 	}
-	v := &variant{file: bodyFile(e.name, b.gen, enc), size: out.n, sum: out.sum, etag: etag(out.sum)}
+	v := &variant{off: cur.b.end(), size: out.n, sum: out.sum, etag: etag(out.sum)}
 	v.verified.Store(true) // checksummed as written
 	b.v[enc] = v
-	dir := shardDir(e.shard) + "/"
-	if err := s.root.Rename(out.tmp, dir+v.file); err != nil {
-		return err
-	}
-	out.tmp = ""
 	n := &Entry{Meta: cur.Meta, s: s, id: e.id, name: e.name, shard: e.shard, b: b}
 	n.used.Store(cur.used.Load())
 	n.setModTime()
-	size, err := s.writeManifest(n)
-	if err != nil {
-		s.shards[e.shard].Remove(v.file)
-		return err
-	}
-	n.msize = size
-	n.size = cur.size - blocks(cur.msize) + blocks(size) + blocks(v.size)
-	s.mu.Lock()
-	s.index[n.id] = n
-	s.mu.Unlock()
-	s.stats.bytes.Add(n.size - cur.size)
-	return nil
+	var sinks [numEncodings]*sink
+	sinks[enc] = out
+	return s.rewrite(cur, n, &sinks)
 }
 
 // currentCommit returns the entry stored under e's key if it holds the
@@ -206,12 +185,6 @@ func (s *Store) currentCommit(e *Entry) *Entry {
 		return nil
 	}
 	return cur
-}
-
-// isCurrentBody reports whether e's body is the one stored under its key.
-func (s *Store) isCurrentBody(e *Entry) bool {
-	cur := s.current(e.id)
-	return cur != nil && cur.b == e.b
 }
 
 // stopReader ends a read when the Store is closed.

@@ -39,38 +39,40 @@
 // outside it:
 //
 //	tmp/<random>              files being written; emptied at start-up
-//	<xx>/<name>.m             manifest: the entry's Meta and, per copy,
-//	                          length and SHA-256
-//	<xx>/<name>.<gen>.id      identity body
-//	<xx>/<name>.<gen>.gz      gzip copy (Compressible types only)
-//	<xx>/<name>.<gen>.br      brotli copy (Compressible types only)
+//	<xx>/<name>.<gen>.e       entry file: the copies of the body back to
+//	                          back, then the manifest (the entry's Meta
+//	                          and, per copy, offset, length and SHA-256),
+//	                          its length, its SHA-256 and a magic line
 //	recency                   entry names, least recently used first
 //
 // name is 32 hex digits of the SHA-256 of key and variant, xx its first
-// two; no byte of a key appears in a file name. gen is random per Commit,
-// so a new body never overwrites files that an older manifest (or a reader
-// holding them open) refers to. A manifest starts with a line holding the
-// SHA-256 of the JSON that follows.
+// two; no byte of a key appears in a file name. gen is random per file, so
+// a new version of an entry (a new body, a Refresh, an added copy) never
+// overwrites a file that a reader may hold open; its manifest's sequence
+// number, fixed-width, is higher than that of every file it replaces. One
+// file per entry means one file created per stored response, which on
+// some file systems costs more than everything else in a miss. Files of an
+// older layout are removed at start-up: the cache starts empty.
 //
 // # Crash safety
 //
 // Commit hands the entry to the Store's committer, which makes entries
 // durable in batches (all that were committed while it worked on the last
-// one), with three syncs per batch (syncfs(2) on Linux) rather than an
-// fsync per file:
+// one), with two syncs per batch (syncfs(2) on Linux) rather than an fsync
+// per file:
 //
-//  1. every copy is written to tmp/; sync;
-//  2. the copies are renamed into their shard, each manifest is written to
-//     tmp/; sync;
-//  3. each manifest is renamed over the old one; sync; the bodies the new
-//     manifests replace are removed.
+//  1. each entry file is written to tmp/; sync;
+//  2. each is renamed into its shard; sync; only then are the files of the
+//     versions it replaces removed.
 //
-// The manifest's rename is the only moment an entry appears or changes on
-// disk, and it happens after its bodies are durable. A crash at any point
-// leaves either the old manifest with its old bodies or the new manifest
-// with its new bodies, plus unreferenced files, which start-up removes. An
-// entry replaced or removed while queued is skipped under its lock, and
-// its files removed.
+// A file appears under its name only when complete and durable, and an
+// older version is removed only once its successor is durable. A crash at
+// any point leaves the old file, or the new one, or both (start-up keeps
+// the newest valid one and removes the rest), plus temporary files, which
+// start-up removes. An entry replaced or removed while queued is skipped
+// under its lock. A Refresh or an added copy writes a new file the same
+// way (temporary file, sync, rename, directory sync, old file removed);
+// the copies keep their offsets in every file of one Commit.
 //
 // Until its batch is done, an entry whose copies fit in memory (Memory) is
 // served from memory: Commit returns at once, so the reader who caused the
@@ -82,17 +84,12 @@
 // loses the entries of the batch in progress, never more, and never
 // corrupts one.
 //
-// A copy made later (Copies) is written to tmp/, synced and renamed into
-// the shard; then, under the entry's lock and only if the entry still
-// holds the same Commit's bodies, a manifest naming it is written to tmp/,
-// fsynced, renamed over the old one, and the shard directory is fsynced:
-// the same argument. No file an existing manifest names is ever written.
 // Should the file system not keep the order of operations (power loss),
-// nothing is trusted either: start-up drops any manifest whose checksum,
-// key or body sizes do not match, and the first Open of each copy in a
-// process reads it whole and checks its SHA-256 before the caller sees a
-// byte. A damaged entry is dropped and reported as a miss (ErrCorrupt); it
-// is never served.
+// nothing is trusted either: start-up drops any file whose footer,
+// manifest checksum, key or copy offsets do not match, and the first Open
+// of each copy in a process reads it whole and checks its SHA-256 before
+// the caller sees a byte. A damaged entry is dropped and reported as a
+// miss (ErrCorrupt); it is never served.
 //
 // SHA-256 rather than CRC-32C (ten times faster here) because the same sum
 // gives each copy a strong, collision-resistant ETag, and its cost is paid

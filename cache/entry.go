@@ -2,6 +2,7 @@ package cache
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -49,38 +51,41 @@ type Entry struct {
 	id    ident
 	name  string // hex hash of the identity: file name stem, and the entry's name in errors (keys hold readers' queries)
 	shard int
-	b     *bodies   // shared by the refreshed versions of one stored body
-	size  int64     // disk use in blocks, including the manifest
-	msize int64     // manifest length
-	mod   time.Time // see setModTime
-	used  atomic.Int64
-	memo  atomic.Pointer[any] // see Memo
+	// file is the name of the entry file (in the shard directory) that
+	// holds this version of the entry; gen is its generation and seq its
+	// place among the files of the entry.
+	file, gen string
+	seq       uint64
+	b         *bodies   // shared by the refreshed versions of one stored body
+	size      int64     // disk use of the file, in blocks
+	mod       time.Time // see setModTime
+	used      atomic.Int64
+	memo      atomic.Pointer[any] // see Memo
 }
 
-// bodies describes the body files of one Commit. Adding a copy later makes
-// a new bodies sharing the other variants.
+// bodies describes the copies of one Commit's body. Adding a copy later
+// makes a new bodies sharing the other variants.
 type bodies struct {
-	gen      string
 	modified time.Time
-	v        [numEncodings]*variant // never nil; file "" when absent
+	v        [numEncodings]*variant // never nil; see variant.present
 	// compressible: gzip and brotli copies are wanted (Compressible); the
 	// missing ones are made when a reader asks (Entry.Choose), once:
 	// queued records the asking.
 	compressible bool
 	queued       [numEncodings]atomic.Bool
-	// persisted is set once the files and the manifest naming them are
-	// durable; until then the copies are served from memory.
+	// persisted is set once the entry file is durable; until then the
+	// copies are served from memory.
 	persisted atomic.Bool
 	// read is set by the first Open: the memory copies of an entry nobody
 	// read are released once it is on disk.
 	read atomic.Bool
-	// replaces: bodies whose files are to be removed once these are on
-	// disk (guarded by the entry's key lock).
-	replaces *bodies
+	// replaces: entry files to remove once these bodies are on disk
+	// (guarded by the entry's key lock).
+	replaces []string
 }
 
-func newBodies(gen string, modified time.Time) *bodies {
-	b := &bodies{gen: gen, modified: modified}
+func newBodies(modified time.Time) *bodies {
+	b := &bodies{modified: modified}
 	for i := range b.v {
 		b.v[i] = new(variant)
 	}
@@ -88,16 +93,42 @@ func newBodies(gen string, modified time.Time) *bodies {
 }
 
 type variant struct {
-	file     string // name inside the shard directory; "" when absent
-	size     int64
-	sum      [sha256.Size]byte
-	etag     string
-	verified atomic.Bool
+	off, size int64 // place in the entry file
+	sum       [sha256.Size]byte
+	etag      string
+	verified  atomic.Bool
 	// mem is the verified copy kept in memory, if any (Options.MemSize).
 	mem atomic.Pointer[[]byte]
-	// gone is set when the file is removed: no memory copy may be added
-	// after that (see Entry.keep).
+	// gone is set when the bodies are removed: no memory copy may be
+	// added after that (see Entry.keep).
 	gone atomic.Bool
+}
+
+// present reports whether the copy exists.
+func (v *variant) present() bool { return v.etag != "" }
+
+// byOffset returns the encodings of the copies there are, in the order
+// they lie in the entry file.
+func (b *bodies) byOffset() []Encoding {
+	var encs []Encoding
+	for enc := range numEncodings {
+		if b.v[enc].present() {
+			encs = append(encs, enc)
+		}
+	}
+	slices.SortFunc(encs, func(x, y Encoding) int { return cmp.Compare(b.v[x].off, b.v[y].off) })
+	return encs
+}
+
+// end returns the offset after the last copy.
+func (b *bodies) end() int64 {
+	var end int64
+	for _, v := range b.v {
+		if v.present() {
+			end = max(end, v.off+v.size)
+		}
+	}
+	return end
 }
 
 // Body is one stored copy of an entry's body, ready for http.ServeContent:
@@ -136,7 +167,7 @@ var (
 
 // Has reports whether the entry holds a copy in encoding enc.
 func (e *Entry) Has(enc Encoding) bool {
-	return enc >= 0 && enc < numEncodings && e.b.v[enc].file != ""
+	return enc >= 0 && enc < numEncodings && e.b.v[enc].present()
 }
 
 // Choose returns the best stored encoding an Accept-Encoding value allows:
@@ -227,18 +258,19 @@ func (e *Entry) Open(enc Encoding) (Body, error) {
 		}
 		return e.memBody(enc, e.keep(v, data)), nil
 	}
-	f, err := e.s.shards[e.shard].Open(v.file)
+	f, err := e.s.shards[e.shard].Open(e.file)
 	if err != nil {
-		return Body{}, e.damaged(fmt.Errorf("open %s: %w", v.file, err))
+		return Body{}, e.damaged(fmt.Errorf("open %s: %w", e.file, err))
 	}
+	r := io.NewSectionReader(f, v.off, v.size)
 	if !v.verified.Load() {
-		if err := verify(f, v); err != nil {
+		if err := verify(r, v, e.file); err != nil {
 			f.Close()
 			return Body{}, e.damaged(err)
 		}
 		v.verified.Store(true)
 	}
-	return Body{ReadSeeker: f, f: f, Size: v.size, ModTime: e.mod, ETag: v.etag, Encoding: enc}, nil
+	return Body{ReadSeeker: r, f: f, Size: v.size, ModTime: e.mod, ETag: v.etag, Encoding: enc}, nil
 }
 
 func (e *Entry) memBody(enc Encoding, data []byte) Body {
@@ -248,22 +280,17 @@ func (e *Entry) memBody(enc Encoding, data []byte) Body {
 
 // load reads the copy v whole and checks its length and checksum.
 func (e *Entry) load(v *variant) ([]byte, error) {
-	f, err := e.s.shards[e.shard].Open(v.file)
+	f, err := e.s.shards[e.shard].Open(e.file)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", v.file, err)
+		return nil, fmt.Errorf("open %s: %w", e.file, err)
 	}
 	defer f.Close()
-	data := make([]byte, v.size+1) // one more byte to see a longer file
-	n, err := io.ReadFull(f, data)
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return nil, fmt.Errorf("read %s: %w", v.file, err)
+	data := make([]byte, v.size)
+	if _, err := f.ReadAt(data, v.off); err != nil {
+		return nil, fmt.Errorf("read %s: %w", e.file, err)
 	}
-	if int64(n) != v.size {
-		return nil, fmt.Errorf("verify %s: %d bytes or more, want %d", v.file, n, v.size)
-	}
-	data = data[:n:n]
 	if sha256.Sum256(data) != v.sum {
-		return nil, fmt.Errorf("verify %s: checksum mismatch", v.file)
+		return nil, fmt.Errorf("verify %s: checksum mismatch", e.file)
 	}
 	v.verified.Store(true)
 	return data, nil
@@ -284,6 +311,15 @@ func (e *Entry) keep(v *variant, data []byte) []byte {
 		e.s.releaseMem(v.size)
 	}
 	return data
+}
+
+// release marks b's copies as gone (their entry was dropped or replaced)
+// and lets their memory copies go.
+func (b *bodies) release(s *Store) {
+	for _, v := range b.v {
+		v.gone.Store(true)
+	}
+	b.releaseMemory(s)
 }
 
 // releaseMemory lets the memory copies of b go (the files stay).
@@ -311,22 +347,22 @@ func (e *Entry) damaged(err error) error {
 	return fmt.Errorf("%w: entry %s: %w", ErrCorrupt, e.name, err)
 }
 
-// verify reads f whole, compares its length and checksum with v and
-// rewinds it.
-func verify(f *os.File, v *variant) error {
+// verify reads the copy r whole, compares its length and checksum with v
+// and rewinds it.
+func verify(r *io.SectionReader, v *variant, file string) error {
 	h := sha256.New()
-	n, err := io.Copy(h, f)
+	n, err := io.Copy(h, r)
 	if err != nil {
-		return fmt.Errorf("verify %s: %w", v.file, err)
+		return fmt.Errorf("verify %s: %w", file, err)
 	}
 	if n != v.size {
-		return fmt.Errorf("verify %s: %d bytes, want %d", v.file, n, v.size)
+		return fmt.Errorf("verify %s: %d bytes, want %d", file, n, v.size)
 	}
 	if [sha256.Size]byte(h.Sum(nil)) != v.sum {
-		return fmt.Errorf("verify %s: checksum mismatch", v.file)
+		return fmt.Errorf("verify %s: checksum mismatch", file)
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("verify %s: %w", v.file, err)
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("verify %s: %w", file, err)
 	}
 	return nil
 }

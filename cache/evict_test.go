@@ -69,8 +69,8 @@ func TestRecencyRestart(t *testing.T) {
 	put2 := openStore(t, dir, Options{})
 	put(t, put2, testMeta("new", "image/png"), make([]byte, 10_000)) // stored after the last save
 	put2.Close()
-	// 11 entries of 16 KiB (12 KiB body + 4 KiB manifest); keep 4.
-	s = openStore(t, dir, Options{MaxSize: 4*16384 + 8000})
+	// 11 entries of 12 KiB (a 10,000-byte body and its manifest); keep 4.
+	s = openStore(t, dir, Options{MaxSize: 4*12288 + 8000})
 	defer s.Close()
 	var kept []string
 	for _, k := range []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "new"} {

@@ -3,6 +3,7 @@ package cache
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -146,13 +147,22 @@ func files(t testing.TB, dir string) map[string]int64 {
 	return out
 }
 
-// bodyPath returns the path of e's copy in enc.
-func bodyPath(dir string, e *Entry, enc Encoding) string {
-	return filepath.Join(dir, shardDir(e.shard), e.b.v[enc].file)
+// entryPath returns the path of e's entry file.
+func entryPath(dir string, e *Entry) string {
+	return filepath.Join(dir, shardDir(e.shard), e.file)
 }
 
-func manifestPath(dir string, e *Entry) string {
-	return filepath.Join(dir, shardDir(e.shard), e.name+manifestExt)
+// manifestOffset returns where the manifest starts in e's file.
+func manifestOffset(dir string, e *Entry) int64 {
+	fi, err := os.Stat(entryPath(dir, e))
+	if err != nil {
+		return 0
+	}
+	f, _ := os.Open(entryPath(dir, e))
+	defer f.Close()
+	var n [8]byte
+	f.ReadAt(n[:], fi.Size()-footerLen)
+	return fi.Size() - footerLen - int64(binary.BigEndian.Uint64(n[:]))
 }
 
 func mustFixture(t testing.TB) []byte {

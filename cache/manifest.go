@@ -3,38 +3,60 @@ package cache
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 )
 
-// A manifest file is the line "zerkalo-cache 1 <hex SHA-256 of the rest>"
-// followed by the JSON encoding of manifest.
+// An entry file holds the copies of an entry's body back to back, then
+// the JSON encoding of its manifest, then a footer: the JSON's length (8
+// bytes, big-endian), its SHA-256 and footerMagic. The manifest gives each
+// copy's offset, length and SHA-256. A copy keeps its offset in every later
+// file of the same Commit (a Refresh or an added copy writes a new file),
+// so memory copies and checks carry over.
 const (
-	manifestExt   = ".m"
-	manifestMagic = "zerkalo-cache 1 "
+	entryExt          = ".e"
+	footerMagic       = "zerkalo-cache 2\n"
+	footerLen   int64 = 8 + sha256.Size + int64(len(footerMagic))
+	// maxManifest bounds the JSON read at start-up.
+	maxManifest = 1 << 20
+	seqDigits   = 20
+	seqFormat   = "%020d"
 )
 
 type manifest struct {
-	Meta     Meta
-	Gen      string
+	Meta Meta
+	Gen  string
+	// Seq orders the files of one entry: the highest wins. It has a fixed
+	// width (seqFormat), so that an entry's size is known before its
+	// number is.
+	Seq      string
 	Modified time.Time
 	Files    [numEncodings]fileRecord
 }
 
 type fileRecord struct {
+	Off  int64  `json:",omitempty"`
 	Size int64  `json:",omitempty"`
 	Sum  string `json:",omitempty"` // hex SHA-256; "" when the copy is absent
 }
 
-func encodeManifest(e *Entry) ([]byte, error) {
-	m := manifest{Meta: e.Meta, Gen: e.b.gen, Modified: e.b.modified}
-	for i := range e.b.v {
-		if v := e.b.v[i]; v.file != "" {
-			m.Files[i] = fileRecord{Size: v.size, Sum: hex.EncodeToString(v.sum[:])}
+// entryFile names an entry file: <name>.<gen>.e.
+func entryFile(name, gen string) string { return name + "." + gen + entryExt }
+
+// encodeTail returns the manifest and footer that end e's file.
+func encodeTail(e *Entry) ([]byte, error) {
+	m := manifest{Meta: e.Meta, Gen: e.gen, Seq: fmt.Sprintf(seqFormat, e.seq), Modified: e.b.modified}
+	for i, v := range e.b.v {
+		if v.present() {
+			m.Files[i] = fileRecord{Off: v.off, Size: v.size, Sum: hex.EncodeToString(v.sum[:])}
 		}
 	}
 	body, err := json.Marshal(&m)
@@ -42,91 +64,167 @@ func encodeManifest(e *Entry) ([]byte, error) {
 		return nil, err
 	}
 	sum := sha256.Sum256(body)
-	out := make([]byte, 0, len(manifestMagic)+65+len(body))
-	out = append(out, manifestMagic...)
-	out = hex.AppendEncode(out, sum[:])
-	out = append(out, '\n')
-	return append(out, body...), nil
+	out := binary.BigEndian.AppendUint64(body, uint64(len(body)))
+	out = append(out, sum[:]...)
+	return append(out, footerMagic...), nil
 }
 
-var errBadManifest = errors.New("bad manifest")
+var errBadManifest = errors.New("bad entry file")
 
-// decodeManifest parses a manifest file found under the name stem name in
-// shard, checking its checksum and that its key hashes to name.
-func decodeManifest(data []byte, name string, shard int) (*Entry, error) {
-	line, body, ok := bytes.Cut(data, []byte{'\n'})
-	sumHex, ok2 := bytes.CutPrefix(line, []byte(manifestMagic))
-	if !ok || !ok2 {
-		return nil, fmt.Errorf("%w: no header", errBadManifest)
+// readEntryFile reads the manifest of the entry file file in shard and
+// checks it: footer, checksum, its key hashing to the file's name, its
+// generation, and copies that lie inside the file.
+func readEntryFile(f *os.File, file string, shard int) (*Entry, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
 	}
-	sum := sha256.Sum256(body)
-	if hex.EncodeToString(sum[:]) != string(sumHex) {
+	size := fi.Size()
+	if size < footerLen {
+		return nil, fmt.Errorf("%w: no footer", errBadManifest)
+	}
+	foot := make([]byte, footerLen)
+	if _, err := f.ReadAt(foot, size-footerLen); err != nil {
+		return nil, err
+	}
+	if string(foot[8+sha256.Size:]) != footerMagic {
+		return nil, fmt.Errorf("%w: no footer", errBadManifest)
+	}
+	n := int64(binary.BigEndian.Uint64(foot))
+	if n <= 0 || n > maxManifest || n > size-footerLen {
+		return nil, fmt.Errorf("%w: manifest length %d", errBadManifest, n)
+	}
+	body := make([]byte, n)
+	if _, err := f.ReadAt(body, size-footerLen-n); err != nil {
+		return nil, err
+	}
+	if sha256.Sum256(body) != [sha256.Size]byte(foot[8:8+sha256.Size]) {
 		return nil, fmt.Errorf("%w: checksum mismatch", errBadManifest)
 	}
 	var m manifest
 	if err := json.Unmarshal(body, &m); err != nil {
 		return nil, fmt.Errorf("%w: %w", errBadManifest, err)
 	}
-	id := ident{m.Meta.Key, m.Meta.Variant}
-	if n, sh := entryName(id); n != name || sh != shard {
-		return nil, fmt.Errorf("%w: its key does not belong to %s", errBadManifest, name)
+	seq, err := strconv.ParseUint(m.Seq, 10, 64)
+	if err != nil || len(m.Seq) != seqDigits {
+		return nil, fmt.Errorf("%w: sequence %q", errBadManifest, m.Seq)
 	}
-	b := newBodies(m.Gen, m.Modified)
+	id := ident{m.Meta.Key, m.Meta.Variant}
+	name, sh := entryName(id)
+	if sh != shard || file != entryFile(name, m.Gen) {
+		return nil, fmt.Errorf("%w: its key does not belong to %s", errBadManifest, file)
+	}
+	e := &Entry{Meta: m.Meta, id: id, name: name, shard: shard, gen: m.Gen, seq: seq, file: file,
+		size: blocks(size), b: newBodies(m.Modified)}
+	end := size - footerLen - n
 	for i, r := range m.Files {
 		if r.Sum == "" {
 			continue
 		}
-		v := b.v[i]
+		v := e.b.v[i]
 		if _, err := hex.Decode(v.sum[:], []byte(r.Sum)); err != nil || len(r.Sum) != 2*sha256.Size {
 			return nil, fmt.Errorf("%w: checksum %q", errBadManifest, r.Sum)
 		}
-		v.file, v.size, v.etag = bodyFile(name, m.Gen, Encoding(i)), r.Size, etag(v.sum)
-	}
-	if b.v[Identity].file == "" {
-		return nil, fmt.Errorf("%w: no identity body", errBadManifest)
-	}
-	e := &Entry{Meta: m.Meta, id: id, name: name, shard: shard, b: b, msize: int64(len(data))}
-	e.size = blocks(e.msize)
-	for i := range b.v {
-		if v := b.v[i]; v.file != "" {
-			e.size += blocks(v.size)
+		if r.Off < 0 || r.Size < 0 || r.Off+r.Size > end {
+			return nil, fmt.Errorf("%w: copy outside the file", errBadManifest)
 		}
+		v.off, v.size, v.etag = r.Off, r.Size, etag(v.sum)
+	}
+	if !e.b.v[Identity].present() {
+		return nil, fmt.Errorf("%w: no identity body", errBadManifest)
 	}
 	return e, nil
 }
 
-// bodyFile names a body file: <name>.<gen>.<id|gz|br>.
-func bodyFile(name, gen string, enc Encoding) string {
-	return name + "." + gen + "." + encodingInfo[enc].ext
+// parseEntryFile splits an entry file's name into the entry's name and
+// generation.
+func parseEntryFile(file string) (name string, ok bool) {
+	stem, ok := strings.CutSuffix(file, entryExt)
+	if !ok {
+		return "", false
+	}
+	name, gen, ok := strings.Cut(stem, ".")
+	return name, ok && len(name) == 32 && gen != "" && !strings.Contains(gen, ".")
 }
 
-// writeManifest writes e's manifest atomically: a temporary file, fsync,
-// rename over the old manifest, fsync of the shard directory. It returns
-// the manifest's length.
-func (s *Store) writeManifest(e *Entry) (int64, error) {
-	data, err := encodeManifest(e)
+// writeEntry writes e's file to tmp/: its copies (from memory, from
+// the spilled sinks of a Commit, or from the file it replaces) and its
+// manifest. The file is not synced. It returns the temporary name.
+func (s *Store) writeEntry(e *Entry, sinks *[numEncodings]*sink, from string) (string, error) {
+	tail, err := encodeTail(e)
 	if err != nil {
-		return 0, err
+		return "", err
 	}
 	tmp, f, err := s.createTemp()
 	if err != nil {
-		return 0, err
+		return "", err
 	}
-	_, err = f.Write(data)
+	err = s.writeCopies(f, e, sinks, from)
 	if err == nil {
-		err = f.Sync()
+		_, err = f.Write(tail)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = s.root.Rename(tmp, shardDir(e.shard)+"/"+e.name+manifestExt)
-	}
 	if err != nil {
 		s.root.Remove(tmp)
-		return 0, err
+		return "", err
 	}
-	return int64(len(data)), syncDir(s.shards[e.shard])
+	return tmp, nil
+}
+
+// writeCopies writes every copy of e at its offset (in order of offset,
+// with no gaps: Commit and addCopy assign them so).
+func (s *Store) writeCopies(f *os.File, e *Entry, sinks *[numEncodings]*sink, from string) error {
+	var src *os.File
+	defer func() {
+		if src != nil {
+			src.Close()
+		}
+	}()
+	var at int64
+	for _, enc := range e.b.byOffset() {
+		v := e.b.v[enc]
+		if v.off != at {
+			return fmt.Errorf("copy %v at %d, want %d", enc, v.off, at)
+		}
+		var r io.Reader
+		switch {
+		case v.mem.Load() != nil:
+			r = bytes.NewReader(*v.mem.Load())
+		case sinks != nil && sinks[enc] != nil && sinks[enc].tmp == "":
+			r = bytes.NewReader(sinks[enc].mem)
+		case sinks != nil && sinks[enc] != nil:
+			sf, err := s.root.Open(sinks[enc].tmp)
+			if err != nil {
+				return err
+			}
+			defer sf.Close()
+			r = sf
+		default:
+			if src == nil {
+				var err error
+				if src, err = s.shards[e.shard].Open(from); err != nil {
+					return err
+				}
+			}
+			r = io.NewSectionReader(src, v.off, v.size)
+		}
+		n, err := io.Copy(f, r)
+		if err != nil {
+			return err
+		}
+		if n != v.size {
+			return fmt.Errorf("copy %v: %d bytes, want %d", enc, n, v.size)
+		}
+		at += n
+	}
+	return nil
+}
+
+// installFile renames e's finished temporary file into its shard.
+func (s *Store) installFile(tmp string, e *Entry) error {
+	return s.root.Rename(tmp, shardDir(e.shard)+"/"+e.file)
 }
 
 func syncDir(r *os.Root) error {

@@ -7,16 +7,15 @@ import (
 	"errors"
 	"io/fs"
 	"slices"
-	"strings"
 )
 
 const recencyFile = "recency"
 
 // load prepares the directory and rebuilds the index: it empties the
-// temporary folder, opens the shards and loads every valid manifest whose
-// body files are all present with the recorded sizes. Everything else
-// (damaged manifests, bodies of replaced or damaged entries, unknown
-// files) is removed.
+// temporary folder, opens the shards and loads, for each entry, the newest
+// entry file whose footer, manifest and copy offsets check out.
+// Everything else (damaged files, older versions, unknown files) is
+// removed.
 func (s *Store) load() error {
 	if err := s.root.RemoveAll(tmpDir); err != nil {
 		return err
@@ -48,26 +47,34 @@ func (s *Store) loadShard(shard int) error {
 	if err != nil {
 		return err
 	}
-	keep := map[string]bool{}
+	best := map[string]*Entry{} // the newest valid file of each entry
+	damaged := map[string]bool{}
 	for _, d := range names {
-		stem, ok := strings.CutSuffix(d.Name(), manifestExt)
+		name, ok := parseEntryFile(d.Name())
 		if !ok || !d.Type().IsRegular() {
 			continue
 		}
-		e := s.loadEntry(shard, stem)
+		e := s.loadEntry(shard, d.Name())
 		if e == nil {
-			s.stats.corrupt.Add(1)
-			r.Remove(d.Name())
+			damaged[name] = true
 			continue
 		}
-		keep[d.Name()] = true
-		for i := range e.b.v {
-			keep[e.b.v[i].file] = true
+		if old := best[name]; old == nil || e.seq > old.seq {
+			best[name] = e
 		}
+	}
+	keep := map[string]bool{}
+	for name, e := range best {
+		keep[e.file] = true
+		delete(damaged, name)
 		s.index[e.id] = e
 		s.stats.entries.Add(1)
 		s.stats.bytes.Add(e.size)
+		if e.seq > s.seq.Load() {
+			s.seq.Store(e.seq)
+		}
 	}
+	s.stats.corrupt.Add(int64(len(damaged)))
 	for _, d := range names {
 		if !keep[d.Name()] {
 			r.RemoveAll(d.Name())
@@ -76,27 +83,17 @@ func (s *Store) loadShard(shard int) error {
 	return nil
 }
 
-// loadEntry reads one manifest and checks its body files' presence and
-// sizes (their checksums are checked on first Open).
-func (s *Store) loadEntry(shard int, stem string) *Entry {
-	r := s.shards[shard]
-	data, err := r.ReadFile(stem + manifestExt)
+// loadEntry reads and checks the manifest of one entry file (the copies'
+// checksums are checked on first Open).
+func (s *Store) loadEntry(shard int, file string) *Entry {
+	f, err := s.shards[shard].Open(file)
 	if err != nil {
 		return nil
 	}
-	e, err := decodeManifest(data, stem, shard)
+	defer f.Close()
+	e, err := readEntryFile(f, file, shard)
 	if err != nil {
 		return nil
-	}
-	for i := range e.b.v {
-		v := e.b.v[i]
-		if v.file == "" {
-			continue
-		}
-		fi, err := r.Lstat(v.file)
-		if err != nil || !fi.Mode().IsRegular() || fi.Size() != v.size {
-			return nil
-		}
 	}
 	e.s = s
 	e.setModTime()

@@ -79,12 +79,15 @@ type Store struct {
 
 	mu    sync.RWMutex
 	index map[ident]*Entry
-	// keyLocks serialise manifest changes per entry name.
+	// keyLocks serialise the changes of an entry (index and files).
 	keyLocks [numLocks]sync.Mutex
 	evictMu  sync.Mutex
 
 	stats counters
 	clock clock
+	// seq numbers the entry files written, to tell the newest file of an
+	// entry at start-up.
+	seq atomic.Uint64
 	// mem is the number of bytes of memory copies (Options.MemSize).
 	mem atomic.Int64
 	// copyQ holds the copies asked for by readers (see Entry.Choose);
@@ -105,7 +108,7 @@ type Store struct {
 type ident struct{ key, variant string }
 
 // Open opens (creating it if needed) the cache directory dir, removes what
-// a crash left behind and rebuilds the index from the manifests found.
+// a crash left behind and rebuilds the index from the entry files found.
 func Open(dir string, opt Options) (*Store, error) {
 	opt.defaults()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -208,24 +211,48 @@ func (s *Store) Refresh(e *Entry, m Meta) error {
 	n := &Entry{Meta: m, s: s, id: e.id, name: e.name, shard: e.shard, b: cur.b}
 	n.used.Store(s.clock.tick())
 	n.setModTime()
-	var size int64
-	if cur.b.persisted.Load() {
-		var err error
-		if size, err = s.writeManifest(n); err != nil {
-			return fmt.Errorf("cache: refresh entry %s: %w", e.name, err)
-		}
-	} else {
-		// Not on disk yet: the committer writes the current metadata.
-		data, err := encodeManifest(n)
+	if !cur.b.persisted.Load() {
+		// Not on disk yet: the committer writes the current version.
+		n.file, n.gen, n.seq = cur.file, cur.gen, s.seq.Add(1)
+		tail, err := encodeTail(n)
 		if err != nil {
 			return fmt.Errorf("cache: refresh entry %s: %w", e.name, err)
 		}
-		size = int64(len(data))
+		n.size = blocks(n.b.end() + int64(len(tail)))
+		s.put(n)
+	} else if err := s.rewrite(cur, n, nil); err != nil {
+		return fmt.Errorf("cache: refresh entry %s: %w", e.name, err)
 	}
-	n.msize = size
-	n.size = cur.size - blocks(cur.msize) + blocks(size)
-	s.swap(n, cur)
 	s.stats.revalidated.Add(1)
+	return nil
+}
+
+// rewrite replaces cur, which is on disk, by n, a new version of it (new
+// metadata, or a copy added): n's file is written, synced and renamed into
+// place, then n is installed and cur's file removed. The copies come from
+// memory, sinks, or cur's file. The caller holds the entry's key lock.
+func (s *Store) rewrite(cur, n *Entry, sinks *[numEncodings]*sink) error {
+	n.gen, n.seq = newGen(), s.seq.Add(1)
+	n.file = entryFile(n.name, n.gen)
+	tail, err := encodeTail(n)
+	if err != nil {
+		return err
+	}
+	n.size = blocks(n.b.end() + int64(len(tail)))
+	tmp, err := s.writeEntry(n, sinks, cur.file)
+	if err == nil {
+		if err = s.syncAll(); err == nil {
+			err = s.installFile(tmp, n)
+		}
+	}
+	if err != nil {
+		s.root.Remove(tmp)
+		return err
+	}
+	syncDir(s.shards[n.shard])
+	n.b.persisted.Store(true)
+	s.put(n)
+	s.shards[cur.shard].Remove(cur.file)
 	return nil
 }
 
@@ -242,36 +269,22 @@ func (s *Store) current(id ident) *Entry {
 	return s.index[id]
 }
 
-// swap installs n in the index in place of old (nil: whatever is there)
-// and adjusts the size; the bodies it replaces are removed. The caller
-// holds n's key lock.
-func (s *Store) swap(n, old *Entry) {
-	if prev := s.put(n); prev != nil && prev.b != n.b {
-		s.removeBodies(prev)
-		if old := prev.b.replaces; old != nil { // prev was not on disk yet
-			prev.b.replaces = nil
-			s.removeFiles(n.shard, old)
-		}
-	}
-}
-
-// swapPending installs n, whose files are not on disk yet, and returns the
-// bodies whose files are to be removed once n's manifest is durable: those
-// of the entry it replaces, or what that entry, not on disk either, was to
-// replace. Memory copies of the replaced entry are released at once. The
-// caller holds n's key lock.
-func (s *Store) swapPending(n *Entry) *bodies {
+// swapPending installs n, whose file is not on disk yet, and returns the
+// entry files to remove once n's is durable: that of the entry it replaces
+// if on disk, and those that entry was to replace. The replaced bodies are
+// released at once. The caller holds n's key lock.
+func (s *Store) swapPending(n *Entry) []string {
 	prev := s.put(n)
-	if prev == nil || prev.b == n.b {
+	if prev == nil {
 		return nil
 	}
-	prev.b.releaseMemory(s)
-	if prev.b.persisted.Load() {
-		return prev.b
-	}
-	// prev's own commit will find it replaced and remove its files.
+	prev.b.release(s)
 	old := prev.b.replaces
 	prev.b.replaces = nil
+	if prev.b.persisted.Load() {
+		old = append(old, prev.file)
+	}
+	// Otherwise prev's own commit finds it replaced and removes its file.
 	return old
 }
 
@@ -305,32 +318,15 @@ func (s *Store) drop(e *Entry) bool {
 	s.mu.Unlock()
 	s.stats.entries.Add(-1)
 	s.stats.bytes.Add(-e.size)
-	// The manifest goes first: without it, leftover bodies are unreachable
-	// and the next start-up removes them. (For an entry not on disk yet,
-	// the manifest there is the one of the entry it replaces.)
-	s.shards[e.shard].Remove(e.name + manifestExt)
-	s.removeBodies(e)
-	if old := e.b.replaces; old != nil {
-		e.b.replaces = nil
-		s.removeFiles(e.shard, old)
+	// An entry not on disk yet has no file there, but the files of the
+	// entry it replaces are still there.
+	s.shards[e.shard].Remove(e.file)
+	for _, f := range e.b.replaces {
+		s.shards[e.shard].Remove(f)
 	}
+	e.b.replaces = nil
+	e.b.release(s)
 	return true
-}
-
-func (s *Store) removeBodies(e *Entry) { s.removeFiles(e.shard, e.b) }
-
-// removeFiles removes the body files of b and releases its memory copies.
-func (s *Store) removeFiles(shard int, b *bodies) {
-	for i := range b.v {
-		v := b.v[i]
-		v.gone.Store(true)
-		if v.file != "" {
-			s.shards[shard].Remove(v.file)
-		}
-		if v.mem.Swap(nil) != nil {
-			s.releaseMem(v.size)
-		}
-	}
 }
 
 // reserveMem reserves memory for a copy of n bytes if it may be kept in
@@ -382,7 +378,7 @@ func (s *Store) byAge() []*Entry {
 	return all
 }
 
-// keyLock returns the lock serialising manifest changes of entries in a
+// keyLock returns the lock serialising the changes of entries in a
 // shard.
 func (s *Store) keyLock(shard int) *sync.Mutex {
 	return &s.keyLocks[shard%numLocks]

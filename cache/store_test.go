@@ -258,8 +258,9 @@ func TestLeftoversRemoved(t *testing.T) {
 	shard := filepath.Join(dir, shardDir(e.shard))
 	junk := []string{
 		filepath.Join(dir, tmpDir, "half-written"),
-		filepath.Join(shard, e.name+".oldgen.id"),                         // body of a replaced entry
-		filepath.Join(dir, "ff", "00112233445566778899aabbccddeeff.x.gz"), // body without manifest
+		filepath.Join(shard, e.name+".oldgen.e"),                         // an older file of the entry, damaged
+		filepath.Join(dir, "ff", "00112233445566778899aabbccddeeff.x.e"), // a file that is not an entry
+		filepath.Join(shard, e.name+".m"),                                // a manifest of the old layout
 		filepath.Join(dir, "0a", "unknown"),
 	}
 	for _, p := range junk {
@@ -286,28 +287,41 @@ func TestCorruption(t *testing.T) {
 		// atOpen: the damage is found on Open, not at start-up.
 		atOpen bool
 	}{
-		{"truncated identity", func(d string, e *Entry) error {
-			return os.Truncate(bodyPath(d, e, Identity), e.Size(Identity)/2)
+		{"truncated half-way", func(d string, e *Entry) error {
+			return os.Truncate(entryPath(d, e), e.Size(Identity)/2)
 		}, false},
-		{"flipped byte in gzip", func(d string, e *Entry) error { return flip(bodyPath(d, e, Gzip), 100) }, true},
-		{"flipped byte in identity", func(d string, e *Entry) error { return flip(bodyPath(d, e, Identity), 5000) }, true},
-		{"missing brotli", func(d string, e *Entry) error { return os.Remove(bodyPath(d, e, Brotli)) }, false},
-		// Bodies without a manifest are leftovers, not a damaged entry.
-		{"missing manifest", func(d string, e *Entry) error { return os.Remove(manifestPath(d, e)) }, false},
-		{"garbage manifest", func(d string, e *Entry) error {
-			return os.WriteFile(manifestPath(d, e), []byte("\x00\xffgarbage"), 0o600)
+		{"flipped byte in gzip", func(d string, e *Entry) error { return flip(entryPath(d, e), e.b.v[Gzip].off+100) }, true},
+		{"flipped byte in identity", func(d string, e *Entry) error { return flip(entryPath(d, e), 5000) }, true},
+		{"flipped byte in brotli", func(d string, e *Entry) error { return flip(entryPath(d, e), e.b.v[Brotli].off+10) }, true},
+		// No file, no entry: nothing damaged is left to count.
+		{"missing file", func(d string, e *Entry) error { return os.Remove(entryPath(d, e)) }, false},
+		{"garbage file", func(d string, e *Entry) error {
+			return os.WriteFile(entryPath(d, e), []byte("\x00\xffgarbage"), 0o600)
 		}, false},
-		{"empty manifest", func(d string, e *Entry) error { return os.Truncate(manifestPath(d, e), 0) }, false},
-		{"flipped byte in manifest", func(d string, e *Entry) error { return flip(manifestPath(d, e), 200) }, false},
-		{"truncated manifest", func(d string, e *Entry) error { return os.Truncate(manifestPath(d, e), 150) }, false},
-		{"manifest under another name", func(d string, e *Entry) error {
-			other, shard := entryName(ident{"other", ""})
-			data, err := os.ReadFile(manifestPath(d, e))
+		{"empty file", func(d string, e *Entry) error { return os.Truncate(entryPath(d, e), 0) }, false},
+		{"flipped byte in manifest", func(d string, e *Entry) error { return flip(entryPath(d, e), manifestOffset(d, e)+20) }, false},
+		{"flipped byte in footer", func(d string, e *Entry) error {
+			fi, err := os.Stat(entryPath(d, e))
 			if err != nil {
 				return err
 			}
-			os.Remove(manifestPath(d, e))
-			return os.WriteFile(filepath.Join(d, shardDir(shard), other+manifestExt), data, 0o600)
+			return flip(entryPath(d, e), fi.Size()-3)
+		}, false},
+		{"footer cut off", func(d string, e *Entry) error {
+			fi, err := os.Stat(entryPath(d, e))
+			if err != nil {
+				return err
+			}
+			return os.Truncate(entryPath(d, e), fi.Size()-10)
+		}, false},
+		{"file under another name", func(d string, e *Entry) error {
+			other, shard := entryName(ident{"other", ""})
+			data, err := os.ReadFile(entryPath(d, e))
+			if err != nil {
+				return err
+			}
+			os.Remove(entryPath(d, e))
+			return os.WriteFile(filepath.Join(d, shardDir(shard), entryFile(other, e.gen)), data, 0o600)
 		}, false},
 	}
 	for _, tt := range tests {
@@ -342,7 +356,7 @@ func TestCorruption(t *testing.T) {
 					t.Fatalf("damaged entry still listed: %v", st)
 				}
 			}
-			if want := btoi(tt.name != "missing manifest"); s.Stats().Corrupt != int64(want) {
+			if want := btoi(tt.name != "missing file"); s.Stats().Corrupt != int64(want) {
 				t.Errorf("Corrupt = %d", s.Stats().Corrupt)
 			}
 			for name := range files(t, dir) {
@@ -406,9 +420,9 @@ func TestMemoryCopies(t *testing.T) {
 	if got := s.Stats().Memory; got != want {
 		t.Errorf("Memory = %d, want %d", got, want)
 	}
-	// The memory copies serve the body once the files are gone.
+	// The memory copies serve the body once the file is gone.
+	os.Remove(entryPath(dir, e))
 	for enc := Identity; enc < numEncodings; enc++ {
-		os.Remove(bodyPath(dir, e, enc))
 		if got, err := read(e, enc); err != nil || !bytes.Equal(got, small) {
 			t.Errorf("%v from memory: %v", enc, err)
 		}

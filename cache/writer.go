@@ -37,7 +37,7 @@ type Writer struct {
 func (s *Store) Create(m Meta) *Writer {
 	id := ident{m.Key, m.Variant}
 	name, shard := entryName(id)
-	w := &Writer{s: s, e: &Entry{Meta: m, s: s, id: id, name: name, shard: shard, b: newBodies("", time.Time{})}}
+	w := &Writer{s: s, e: &Entry{Meta: m, s: s, id: id, name: name, shard: shard, b: newBodies(time.Time{})}}
 	w.sinks[Identity] = s.newSink()
 	w.e.b.compressible = Compressible(m.Header.Get("Content-Type"))
 	return w
@@ -119,9 +119,9 @@ func (w *Writer) Abort() {
 // Commit publishes the entry. A body small enough to be kept in memory
 // (Options.MemObject, within Options.MemSize) is served from memory at
 // once, and made durable in the background; a larger one is made durable
-// before Commit returns. Either way the body files are synced and renamed
-// into place before the manifest naming them, whose rename is the moment
-// the entry exists on disk (see the package documentation). Commit returns
+// before Commit returns. Either way the entry file is written to tmp/,
+// synced and renamed into place, the moment the entry exists on disk (see
+// the package documentation). Commit returns
 // ErrTooLarge if the body passed the size limit, or the error that stopped
 // the Writer; in both cases nothing is stored.
 func (w *Writer) Commit() error {
@@ -166,34 +166,40 @@ func (w *Writer) failed() error {
 	return fmt.Errorf("cache: store entry %s: %w", w.e.name, w.err)
 }
 
-// prepare checks the sizes and fills in the entry's bodies: file names,
-// sizes and checksums of the copies, its manifest and disk use.
+// prepare checks the sizes and fills in the entry: its file's name, the
+// place, size and checksum of each copy in it, and its disk use.
 func (w *Writer) prepare() error {
 	e, b := w.e, w.e.b
-	b.gen = strconv.FormatUint(rand.Uint64(), 36)
+	e.gen = newGen() // e.seq is given when the entry takes its place
+	e.file = entryFile(e.name, e.gen)
 	b.modified = time.Now().UTC().Truncate(time.Second)
+	var off int64
 	for enc, k := range w.sinks {
 		if k == nil {
 			continue
 		}
-		k.sum = [sha256.Size]byte(k.h.Sum(nil))
+		if err := k.finish(); err != nil {
+			return err
+		}
 		v := b.v[enc]
-		v.file, v.size, v.sum, v.etag = bodyFile(e.name, b.gen, Encoding(enc)), k.n, k.sum, etag(k.sum)
+		v.off, v.size, v.sum, v.etag = off, k.n, k.sum, etag(k.sum)
 		v.verified.Store(true) // checksummed as written
-		e.size += blocks(k.n)
+		off += k.n
 	}
-	data, err := encodeManifest(e)
+	tail, err := encodeTail(e)
 	if err != nil {
 		return err
 	}
-	e.msize = int64(len(data))
-	e.size += blocks(e.msize)
+	e.size = blocks(off + int64(len(tail)))
 	e.setModTime()
 	if e.size > w.s.opt.MaxSize/4 {
 		return ErrTooLarge
 	}
 	return nil
 }
+
+// newGen returns a random generation for an entry file's name.
+func newGen() string { return strconv.FormatUint(rand.Uint64(), 36) }
 
 // sink collects one copy of a body with its running checksum: in memory
 // while it fits in Options.MemObject, then in a temporary file.
@@ -240,23 +246,18 @@ func (k *sink) spill() error {
 	return err
 }
 
-// close writes out what is buffered and closes the temporary file (made
-// now for a copy still in memory). It does not sync: the committer syncs
-// a whole batch at once.
-func (k *sink) close() error {
+// finish computes the checksum and, for a copy spilled to a temporary
+// file, writes out what is buffered and closes the file (unsynced: the
+// entry file it is copied into is synced).
+func (k *sink) finish() error {
+	k.sum = [sha256.Size]byte(k.h.Sum(nil))
 	if k.f == nil {
-		tmp, f, err := k.s.createTemp()
-		if err != nil {
-			return err
-		}
-		k.tmp, k.f = tmp, f
-		if _, err := f.Write(k.mem); err != nil {
-			return err
-		}
-	} else if err := k.bw.Flush(); err != nil {
-		return err
+		return nil
 	}
-	err := k.f.Close()
+	err := k.bw.Flush()
+	if cerr := k.f.Close(); err == nil {
+		err = cerr
+	}
 	k.f = nil
 	return err
 }

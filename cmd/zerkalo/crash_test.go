@@ -35,7 +35,7 @@ import (
 // crashConf keeps state and cache in the config file's folder, so that
 // every restart reuses the cache. The origin rate cap is off (its 503s
 // would stand in for bodies). HTML stays fresh for an hour, so pages
-// are hits; feeds go stale at once, so they are revalidated (manifests
+// are hits; feeds go stale at once, so they are revalidated (entry files
 // rewritten) under load.
 const crashConf = `listen = "127.0.0.1:0"
 admin_listen = "127.0.0.1:0"
@@ -440,8 +440,8 @@ func parallel(workers, n int, f func(i int)) {
 }
 
 // checkCacheFolder checks, right after start-up and before any request,
-// that the cache folder holds no temporary files and no body file that
-// its entry's manifest does not name (one generation per entry).
+// that the cache folder holds no temporary files, only entry files
+// (<name>.<gen>.e), and one file per entry: start-up keeps the newest.
 func checkCacheFolder(t *testing.T, dir string) {
 	t.Helper()
 	tmp, err := os.ReadDir(filepath.Join(dir, "tmp"))
@@ -451,8 +451,7 @@ func checkCacheFolder(t *testing.T, dir string) {
 	if len(tmp) > 0 {
 		t.Errorf("%d files left in the cache's tmp/ after start-up, such as %s", len(tmp), tmp[0].Name())
 	}
-	gens := map[string]map[string]bool{} // entry path -> generations of its bodies
-	manifests := map[string]bool{}
+	files := map[string]int{} // entry name -> its files
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		switch {
 		case err != nil:
@@ -462,31 +461,27 @@ func checkCacheFolder(t *testing.T, dir string) {
 		case d.IsDir() || filepath.Dir(p) == dir: // the recency file
 			return nil
 		}
-		stem, ext := strings.TrimSuffix(p, filepath.Ext(p)), filepath.Ext(p)
-		if ext == ".m" {
-			manifests[stem] = true
-			return nil
+		name, rest, _ := strings.Cut(d.Name(), ".")
+		if len(name) != 32 || !strings.HasSuffix(rest, ".e") {
+			t.Errorf("not an entry file after start-up: %s", p)
 		}
-		entry, gen := strings.TrimSuffix(stem, filepath.Ext(stem)), filepath.Ext(stem)
-		if gens[entry] == nil {
-			gens[entry] = map[string]bool{}
-		}
-		gens[entry][gen] = true
+		files[name]++
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for entry, g := range gens {
-		if !manifests[entry] || len(g) != 1 {
-			t.Errorf("stray body files after start-up: %s has manifest %v and %d generations of bodies", entry, manifests[entry], len(g))
+	for name, n := range files {
+		if n != 1 {
+			t.Errorf("entry %s has %d files after start-up", name, n)
 		}
 	}
 }
 
 // checkNoCorruption reads the edge's counters: after a SIGKILL the kernel
 // keeps every completed write, so a damaged entry (found at start-up or
-// on first read) would mean a manifest was published before its bodies.
+// on first read) would mean an entry file was published before it was
+// complete.
 func checkNoCorruption(t *testing.T, e *crashProc, round int) {
 	t.Helper()
 	admin := e.findLog(t, regexp.MustCompile(`msg="serving admin endpoints" listen=(\S+)`))
