@@ -54,10 +54,7 @@ func (s *Store) install(p *pending) {
 	e := p.e
 	for enc, k := range p.sinks {
 		if k != nil {
-			data := k.mem[:k.n:k.n]
-			if int64(cap(k.mem)) > k.n+k.n/4 { // what append left spare would go uncounted
-				data = slices.Clone(data)
-			}
+			data := k.mem // of its exact size (sink.finish)
 			e.b.v[enc].mem.Store(&data)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -202,17 +203,23 @@ func (w *Writer) prepare() error {
 func newGen() string { return strconv.FormatUint(rand.Uint64(), 36) }
 
 // sink collects one copy of a body with its running checksum: in memory
-// while it fits in Options.MemObject, then in a temporary file.
+// while it fits in Options.MemObject (in pooled chunks while it grows,
+// then in one slice of its exact size), else in a temporary file.
 type sink struct {
-	s   *Store
-	h   hash.Hash
-	n   int64
-	sum [sha256.Size]byte
-	mem []byte // the copy while in memory; nil once spilled to tmp
-	tmp string // name under the root; "" once renamed or removed
-	f   *os.File
-	bw  *bufio.Writer
+	s      *Store
+	h      hash.Hash
+	n      int64
+	sum    [sha256.Size]byte
+	chunks []*[]byte // the copy while it is written in memory
+	mem    []byte    // the whole copy, after finish, if it stayed in memory
+	tmp    string    // name under the root, once spilled; "" once removed
+	f      *os.File
+	bw     *bufio.Writer
 }
+
+// chunks hold bodies while they are written: growing one slice would
+// allocate and copy several times its final size.
+var chunks = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
 
 func (s *Store) newSink() *sink {
 	return &sink{s: s, h: sha256.New()}
@@ -222,7 +229,7 @@ func (k *sink) write(p []byte) error {
 	k.h.Write(p)
 	k.n += int64(len(p))
 	if k.f == nil && k.n <= k.s.opt.MemObject {
-		k.mem = append(k.mem, p...)
+		k.appendChunks(p)
 		return nil
 	}
 	if k.f == nil {
@@ -234,6 +241,27 @@ func (k *sink) write(p []byte) error {
 	return err
 }
 
+func (k *sink) appendChunks(p []byte) {
+	for len(p) > 0 {
+		if len(k.chunks) == 0 || len(*k.chunks[len(k.chunks)-1]) == cap(*k.chunks[len(k.chunks)-1]) {
+			k.chunks = append(k.chunks, chunks.Get().(*[]byte))
+		}
+		c := k.chunks[len(k.chunks)-1]
+		n := min(len(p), cap(*c)-len(*c))
+		*c = append(*c, p[:n]...)
+		p = p[n:]
+	}
+}
+
+// releaseChunks gives the chunks back to the pool.
+func (k *sink) releaseChunks() {
+	for _, c := range k.chunks {
+		*c = (*c)[:0]
+		chunks.Put(c)
+	}
+	k.chunks = nil
+}
+
 // spill moves the copy from memory to a temporary file.
 func (k *sink) spill() error {
 	tmp, f, err := k.s.createTemp()
@@ -241,17 +269,26 @@ func (k *sink) spill() error {
 		return err
 	}
 	k.tmp, k.f, k.bw = tmp, f, bufio.NewWriterSize(f, 32<<10)
-	_, err = k.bw.Write(k.mem)
-	k.mem = nil
-	return err
+	for _, c := range k.chunks {
+		if _, err := k.bw.Write(*c); err != nil {
+			return err
+		}
+	}
+	k.releaseChunks()
+	return nil
 }
 
-// finish computes the checksum and, for a copy spilled to a temporary
-// file, writes out what is buffered and closes the file (unsynced: the
-// entry file it is copied into is synced).
+// finish computes the checksum and puts the copy in its final place: one
+// slice of its size, or, for a copy spilled to a temporary file, the file,
+// flushed and closed (unsynced: the entry file it is copied into is).
 func (k *sink) finish() error {
 	k.sum = [sha256.Size]byte(k.h.Sum(nil))
 	if k.f == nil {
+		k.mem = make([]byte, 0, k.n)
+		for _, c := range k.chunks {
+			k.mem = append(k.mem, *c...)
+		}
+		k.releaseChunks()
 		return nil
 	}
 	err := k.bw.Flush()
@@ -262,8 +299,9 @@ func (k *sink) finish() error {
 	return err
 }
 
-// discard closes and removes the temporary file, if still there.
+// discard releases the copy: its chunks, its temporary file if any.
 func (k *sink) discard() {
+	k.releaseChunks()
 	if k.f != nil {
 		k.f.Close()
 		k.f = nil

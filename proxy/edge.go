@@ -133,9 +133,24 @@ func New(opts Options) (*Edge, error) {
 		ModifyResponse: e.modifyResponse,
 		ErrorHandler:   e.handleError,
 		ErrorLog:       slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+		BufferPool:     copyBuffers,
 	}
 	return e, nil
 }
+
+// copyBuffers are the ReverseProxy's buffers for copying bodies.
+var copyBuffers = &bufferPool{}
+
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if buf, ok := b.p.Get().(*[]byte); ok {
+		return *buf
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 
 // request is what the edge decided about one reader request; it travels in
 // the request's context from ServeHTTP to the proxy's hooks.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/gzip"
@@ -24,11 +25,20 @@ func decodeBody(body io.Reader, encoding string) (io.ReadCloser, error) {
 	case "", "identity":
 		return io.NopCloser(body), nil
 	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(body)
+		zr, ok := gzipReaders.Get().(*gzip.Reader)
+		var err error
+		if ok {
+			err = zr.Reset(body)
+		} else {
+			zr, err = gzip.NewReader(body)
+		}
 		if err != nil {
+			if zr != nil {
+				gzipReaders.Put(zr)
+			}
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
-		return zr, nil
+		return &pooledGzipReader{zr}, nil
 	case "br":
 		return io.NopCloser(brotli.NewReader(body)), nil
 	case "zstd":
@@ -62,17 +72,59 @@ const (
 	gzipLevel   = 1
 )
 
+// Compressors and decompressors hold large tables (hundreds of KB each):
+// they are reused rather than made per response.
+var (
+	gzipWriters = sync.Pool{New: func() any {
+		zw, _ := gzip.NewWriterLevel(io.Discard, gzipLevel) // a valid level: no error
+		return zw
+	}}
+	brotliWriters = sync.Pool{New: func() any {
+		return brotli.NewWriterOptions(io.Discard, brotli.WriterOptions{Quality: brotliLevel, LGWin: 18})
+	}}
+	gzipReaders sync.Pool // of *gzip.Reader
+)
+
 // newEncoder returns a writer that encodes into w with the named encoding
-// ("br", "gzip" or "" for identity).
+// ("br", "gzip" or "" for identity). releaseEncoder gives it back.
 func newEncoder(w io.Writer, encoding string) encoder {
 	switch encoding {
 	case "br":
-		return brotli.NewWriterOptions(w, brotli.WriterOptions{Quality: brotliLevel, LGWin: 18})
+		bw := brotliWriters.Get().(*brotli.Writer)
+		bw.Reset(w)
+		return bw
 	case "gzip":
-		zw, _ := gzip.NewWriterLevel(w, gzipLevel) // a valid level: no error
+		zw := gzipWriters.Get().(*gzip.Writer)
+		zw.Reset(w)
 		return zw
 	}
 	return identityEncoder{w}
+}
+
+// releaseEncoder makes an encoder from newEncoder, closed or abandoned,
+// available again. It must not be used after.
+func releaseEncoder(enc encoder) {
+	switch e := enc.(type) {
+	case *gzip.Writer:
+		e.Reset(io.Discard)
+		gzipWriters.Put(e)
+	case *brotli.Writer:
+		e.Reset(io.Discard)
+		brotliWriters.Put(e)
+	}
+}
+
+// pooledGzipReader gives its gzip.Reader back to gzipReaders when closed.
+type pooledGzipReader struct{ *gzip.Reader }
+
+func (r *pooledGzipReader) Close() error {
+	if r.Reader == nil {
+		return nil
+	}
+	err := r.Reader.Close()
+	gzipReaders.Put(r.Reader)
+	r.Reader = nil
+	return err
 }
 
 // negotiateEncoding picks the encoding for a reader's Accept-Encoding

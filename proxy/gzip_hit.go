@@ -3,7 +3,6 @@ package proxy
 import (
 	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/klauspost/compress/gzip"
 
@@ -27,11 +26,6 @@ type gzipResponse struct {
 	zw          *gzip.Writer
 	wroteHeader bool
 }
-
-var gzipWriters = sync.Pool{New: func() any {
-	zw, _ := gzip.NewWriterLevel(nil, gzipLevel) // a valid level: no error
-	return zw
-}}
 
 func (g *gzipResponse) WriteHeader(code int) {
 	if g.wroteHeader {
@@ -65,8 +59,7 @@ func (g *gzipResponse) Close() error {
 		return nil
 	}
 	err := g.zw.Close()
-	g.zw.Reset(nil)
-	gzipWriters.Put(g.zw)
+	releaseEncoder(g.zw)
 	g.zw = nil
 	return err
 }

@@ -215,14 +215,21 @@ const flushEvery = 50 * time.Millisecond
 // dropped if the origin's body or the rewriting fails, and kept if only
 // the reader went away after the whole body was rewritten.
 func pipeRewrite(w io.Writer, src io.Reader, kind rewrite.Kind, doc *rewrite.Doc, encoding string, cw *cache.Writer) error {
-	sink := &readerSink{w: bufio.NewWriterSize(w, 32<<10)}
+	bw := bufWriters.Get().(*bufio.Writer)
+	bw.Reset(w)
+	sink := &readerSink{w: bw}
 	var encoded io.Writer = sink
 	if cw != nil && encoding != "" {
 		encoded = teeWriter{sink, cw.Encoded(cacheEncoding(encoding))}
 	}
 	out := &flushingWriter{enc: newEncoder(encoded, encoding), out: sink}
 	stop := out.flushEvery(flushEvery)
-	defer stop()
+	defer func() {
+		stop() // the ticker is done with the encoder and the buffer
+		releaseEncoder(out.enc)
+		bw.Reset(nil)
+		bufWriters.Put(bw)
+	}()
 	var dst io.Writer = out
 	if cw != nil {
 		dst = io.MultiWriter(out, cw)
@@ -252,6 +259,9 @@ func pipeRewrite(w io.Writer, src io.Reader, kind rewrite.Kind, doc *rewrite.Doc
 	}
 	return out.close()
 }
+
+// bufWriters holds the buffers of rewritten bodies on their way out.
+var bufWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 32<<10) }}
 
 // cacheEncoding maps a Content-Encoding token of newEncoder to the
 // cache's name for the copy.
