@@ -17,7 +17,9 @@
 # H2_CLIENTS (8) and H2_STREAMS (4), MISS_PROCS (8: h2load processes for the
 # miss path), PORT_BASE (18440), OUT (bench/out), CASES ("hit miss": which
 # runs to make), EDGE_ADMIN (e.g. 127.0.0.1:9464: the edge's admin listener,
-# with Go's profiler, for go tool pprof during a run).
+# with Go's profiler, for go tool pprof during a run), ORIGIN_COMPRESSED
+# (false: the edge asks the origin for plain bodies, as the EOTK set-up
+# does; true: for gzip, the edge's default).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -31,6 +33,7 @@ H2_STREAMS=${H2_STREAMS:-4}
 MISS_PROCS=${MISS_PROCS:-8}
 CASES=${CASES:-hit miss}
 EDGE_ADMIN=${EDGE_ADMIN:-}
+ORIGIN_COMPRESSED=${ORIGIN_COMPRESSED:-false}
 PORT_BASE=${PORT_BASE:-18440}
 EDGE_PORT=$((PORT_BASE + 3))
 EOTK_PORT=$((PORT_BASE + 4))
@@ -189,6 +192,7 @@ start_edge() {
 		resolve = { "*" = "$ORIGIN_ADDR" }
 		ca_file = "$OUT/origin-ca.pem"
 		rate_limit = 0.0
+		compressed = $ORIGIN_COMPRESSED
 		[cache]
 		dir = "$OUT/edge-cache"
 		max_size = "2GiB"
@@ -621,7 +625,7 @@ main() {
 	if [[ " $CASES " == *" hit "* ]]; then run_hits; fi
 	if [[ " $CASES " == *" miss "* ]]; then run_misses; fi
 	echo
-	echo "command: bench/run.sh (CASES=\"$CASES\" DUR=$DUR THREADS=$THREADS CONNS=$CONNS H2_CLIENTS=$H2_CLIENTS H2_STREAMS=$H2_STREAMS MISS_PROCS=$MISS_PROCS)"
+	echo "command: bench/run.sh (CASES=\"$CASES\" ORIGIN_COMPRESSED=$ORIGIN_COMPRESSED DUR=$DUR THREADS=$THREADS CONNS=$CONNS H2_CLIENTS=$H2_CLIENTS H2_STREAMS=$H2_STREAMS MISS_PROCS=$MISS_PROCS)"
 	echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo); $(nginx -v 2>&1); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); $(h2load --version | head -1); $(go version | cut -d' ' -f3)"
 	echo

@@ -52,6 +52,9 @@ type Options struct {
 	// OriginRate caps origin fetches per second (0: no cap). Beyond it
 	// readers get a stale copy, or 503 with Retry-After.
 	OriginRate float64
+	// OriginIdentity asks the origin for uncompressed bodies: more bytes
+	// from the origin, no decompressing before the rewrite.
+	OriginIdentity bool
 	// Local serves the mirror's own documents under MirrorsPath (the
 	// mirror list); nil answers 404 there. Those paths never reach the
 	// origin.

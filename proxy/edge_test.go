@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -606,5 +607,29 @@ func TestUTF16PageRewritten(t *testing.T) {
 	}
 	if !bytes.Contains(body, []byte(`<a href="/_z/www.svoboda.org/a/1.html">Свобода</a>`)) {
 		t.Errorf("body = %q", body)
+	}
+}
+
+// TestOriginEncoding: the edge asks the origin for compressed bodies,
+// or for plain ones with OriginIdentity, and rewrites either.
+func TestOriginEncoding(t *testing.T) {
+	for _, identity := range []bool{false, true} {
+		var asked atomic.Value
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			asked.Store(r.Header.Get("Accept-Encoding"))
+			pageHandler(`<a href="https://www.rferl.org/a/1.html">x</a>`).ServeHTTP(w, r)
+		})
+		te := startEdgeWith(t, h, "www.rferl.org", nil, func(o *Options) { o.OriginIdentity = identity })
+		resp, body := te.get(t, "/", "Accept-Encoding", "identity")
+		if resp.StatusCode != 200 || !strings.Contains(string(body), `href="/a/1.html"`) {
+			t.Errorf("identity %v: %d %q", identity, resp.StatusCode, body)
+		}
+		want := originAcceptEncoding
+		if identity {
+			want = "identity"
+		}
+		if got, _ := asked.Load().(string); got != want {
+			t.Errorf("identity %v: the origin was asked for %q, want %q", identity, got, want)
+		}
 	}
 }

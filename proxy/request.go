@@ -51,7 +51,11 @@ func (e *Edge) rewriteRequest(pr *httputil.ProxyRequest) {
 		}
 	}
 	h.Set("User-Agent", e.opts.UserAgent)
-	h.Set("Accept-Encoding", originAcceptEncoding)
+	if e.opts.OriginIdentity {
+		h.Set("Accept-Encoding", "identity")
+	} else {
+		h.Set("Accept-Encoding", originAcceptEncoding)
+	}
 	if c := e.cookies.filter(req.target.Host, in.Cookies()); c != "" {
 		h.Set("Cookie", c)
 	}

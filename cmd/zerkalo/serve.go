@@ -503,20 +503,21 @@ func build(cfg *config.Config, sh *shared) (*edgeState, error) {
 	local.Handle(enroll.Path, enrollment)
 	local.Handle(enroll.Path+"/", enrollment)
 	edge, err := proxy.New(proxy.Options{
-		Mapper:      mapper,
-		AllowHost:   active,
-		Transport:   transport,
-		Timeout:     time.Duration(origin.Timeout),
-		MaxBody:     int64(origin.MaxBody),
-		UserAgent:   origin.UserAgent,
-		Logger:      sh.log,
-		Metrics:     sh.metrics,
-		Cache:       sh.store,
-		CachePolicy: cachePolicy(cfg),
-		OriginRate:  cfg.Origin.RateLimit,
-		Local:       local,
-		Footer:      footer(cfg, origin.Site),
-		MirrorLinks: mirrors.Links,
+		Mapper:         mapper,
+		AllowHost:      active,
+		Transport:      transport,
+		Timeout:        time.Duration(origin.Timeout),
+		MaxBody:        int64(origin.MaxBody),
+		UserAgent:      origin.UserAgent,
+		Logger:         sh.log,
+		Metrics:        sh.metrics,
+		Cache:          sh.store,
+		CachePolicy:    cachePolicy(cfg),
+		OriginRate:     cfg.Origin.RateLimit,
+		OriginIdentity: !cfg.Origin.Compressed,
+		Local:          local,
+		Footer:         footer(cfg, origin.Site),
+		MirrorLinks:    mirrors.Links,
 	})
 	if err != nil {
 		return nil, err

@@ -126,6 +126,10 @@ type OriginConfig struct {
 	// readers get a stale copy, or 503 Service Unavailable with
 	// Retry-After.
 	RateLimit float64 `toml:"rate_limit"`
+	// Compressed asks the origin for gzip or zstd bodies (the default):
+	// about five times fewer bytes from the origin, for the CPU to
+	// decompress them before rewriting. False asks for plain bodies.
+	Compressed bool `toml:"compressed"`
 }
 
 // CacheConfig is the [cache] table.
@@ -238,6 +242,7 @@ func defaults(getenv func(string) string, euid int) *Config {
 			MaxBody:        64 << 20,
 			UserAgent:      DefaultUserAgent,
 			RateLimit:      50,
+			Compressed:     true,
 		},
 		Cache: CacheConfig{
 			Dir:          userDir(getenv, euid, "CACHE_DIRECTORY", "XDG_CACHE_HOME", ".cache", "/var/cache/zerkalo"),

@@ -75,6 +75,7 @@ http_listen = ":8080"
 state_dir = "/srv/state"
 log_level = "debug"
 admin_listen = "[::1]:9100"
+admin_pprof = true
 [tls]
 mode = "files"
 cert_file = "tls/cert.pem"
@@ -94,6 +95,7 @@ connect_timeout = "2.5s"
 max_body = "512KiB"
 user_agent = "test-agent/1"
 rate_limit = 2.5
+compressed = false
 [cache]
 dir = "/srv/cache"
 max_size = "10GiB"
@@ -146,6 +148,7 @@ allow_hosts = []
 		StateDir:    "/srv/state",
 		LogLevel:    "debug",
 		AdminListen: "[::1]:9100",
+		AdminPprof:  true,
 		TLS: TLSConfig{
 			Mode:     "files",
 			CertFile: filepath.Join(dir, "tls/cert.pem"),
@@ -167,6 +170,7 @@ allow_hosts = []
 			MaxBody:        512 << 10,
 			UserAgent:      "test-agent/1",
 			RateLimit:      2.5,
+			Compressed:     false,
 		},
 		Cache: CacheConfig{
 			Dir:          "/srv/cache",
