@@ -156,14 +156,16 @@ func (s *Server) wrap(h http.Handler) http.Handler {
 				http.Error(w, "503 Service Unavailable", http.StatusServiceUnavailable)
 				return
 			case m == Hang:
-				// A request on a connection open before the hang.
+				// A request on a connection open before the hang. It is
+				// never answered: a handler that returned would send an
+				// empty 200.
 				select {
 				case <-changed:
 					continue
 				case <-s.done:
-					return
+					panic(http.ErrAbortHandler)
 				case <-r.Context().Done():
-					return
+					panic(http.ErrAbortHandler)
 				}
 			}
 			h.ServeHTTP(w, r)
