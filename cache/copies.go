@@ -154,9 +154,6 @@ func (s *Store) compressIdentity(e *Entry, w io.Writer) error {
 // installCopy stores the entry again with the finished copy appended to
 // its file, if e's body is still the current one.
 func (s *Store) installCopy(e *Entry, enc Encoding, out *sink) error {
-	mu := s.keyLock(e.shard)
-	mu.Lock()
-	defer mu.Unlock()
 	cur := s.currentCommit(e)
 	if cur == nil || cur.Has(enc) || !cur.b.persisted.Load() {
 		return nil // replaced or removed meanwhile

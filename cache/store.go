@@ -200,60 +200,90 @@ func (s *Store) Refresh(e *Entry, m Meta) error {
 	if m.Key != e.Meta.Key || m.Variant != e.Meta.Variant {
 		return fmt.Errorf("cache: refresh entry %s: the key changed", e.name)
 	}
-	mu := s.keyLock(e.shard)
-	mu.Lock()
-	defer mu.Unlock()
-	// cur is e, or e with its brotli copy added since.
-	cur := s.current(e.id)
-	if cur == nil || cur.b.v[Identity] != e.b.v[Identity] {
-		return nil
-	}
-	n := &Entry{Meta: m, s: s, id: e.id, name: e.name, shard: e.shard, b: cur.b}
-	n.used.Store(s.clock.tick())
-	n.setModTime()
-	if !cur.b.persisted.Load() {
-		// Not on disk yet: the committer writes the current version.
-		n.file, n.gen, n.seq = cur.file, cur.gen, s.seq.Add(1)
-		tail, err := encodeTail(n)
-		if err != nil {
+	cur, n, done := s.refreshInMemory(e, m)
+	if !done {
+		if err := s.rewrite(cur, n, nil); err != nil {
 			return fmt.Errorf("cache: refresh entry %s: %w", e.name, err)
 		}
-		n.size = blocks(n.b.end() + int64(len(tail)))
-		s.put(n)
-	} else if err := s.rewrite(cur, n, nil); err != nil {
-		return fmt.Errorf("cache: refresh entry %s: %w", e.name, err)
 	}
 	s.stats.revalidated.Add(1)
 	return nil
 }
 
+// refreshInMemory makes n, e with metadata m, and installs it at once if
+// the current entry is not on disk yet (the committer writes the current
+// version); else it returns the current entry and n, for rewrite. It
+// reports done when there is nothing more to do.
+func (s *Store) refreshInMemory(e *Entry, m Meta) (cur, n *Entry, done bool) {
+	mu := s.keyLock(e.shard)
+	mu.Lock()
+	defer mu.Unlock()
+	// cur is e, or e with a copy added since.
+	if cur = s.currentCommit(e); cur == nil {
+		return nil, nil, true
+	}
+	n = &Entry{Meta: m, s: s, id: e.id, name: e.name, shard: e.shard, b: cur.b}
+	n.used.Store(s.clock.tick())
+	n.setModTime()
+	if cur.b.persisted.Load() {
+		return cur, n, false
+	}
+	n.file, n.gen, n.seq = cur.file, cur.gen, s.seq.Add(1)
+	n.size = s.entrySize(n)
+	s.put(n)
+	return cur, n, true
+}
+
+// entrySize returns the disk use of e's file.
+func (s *Store) entrySize(e *Entry) int64 {
+	tail, err := encodeTail(e)
+	if err != nil {
+		return blocks(e.b.end())
+	}
+	return blocks(e.b.end() + int64(len(tail)))
+}
+
 // rewrite replaces cur, which is on disk, by n, a new version of it (new
-// metadata, or a copy added): n's file is written, synced and renamed into
-// place, then n is installed and cur's file removed. The copies come from
-// memory, sinks, or cur's file. The caller holds the entry's key lock.
+// metadata, or a copy added): n's file is written and synced, then, under
+// the entry's lock and only if cur is still the current entry, renamed
+// into place and n installed; cur's file is removed once the rename is
+// durable. The copies come from memory, sinks, or cur's file. The caller
+// must not hold the entry's lock.
 func (s *Store) rewrite(cur, n *Entry, sinks *[numEncodings]*sink) error {
 	n.gen, n.seq = newGen(), s.seq.Add(1)
 	n.file = entryFile(n.name, n.gen)
-	tail, err := encodeTail(n)
-	if err != nil {
-		return err
-	}
-	n.size = blocks(n.b.end() + int64(len(tail)))
+	n.size = s.entrySize(n)
 	tmp, err := s.writeEntry(n, sinks, cur.file)
 	if err == nil {
-		if err = s.syncAll(); err == nil {
-			err = s.installFile(tmp, n)
+		err = s.syncAll()
+	}
+	if err == nil {
+		var placed bool
+		if placed, err = s.placeVersion(cur, n, tmp); placed {
+			syncDir(s.shards[n.shard])
+			s.shards[cur.shard].Remove(cur.file)
+			return nil
 		}
 	}
-	if err != nil {
-		s.root.Remove(tmp)
-		return err
+	s.root.Remove(tmp)
+	return err
+}
+
+// placeVersion renames n's file into place and installs n, if cur is
+// still the current entry.
+func (s *Store) placeVersion(cur, n *Entry, tmp string) (bool, error) {
+	mu := s.keyLock(n.shard)
+	mu.Lock()
+	defer mu.Unlock()
+	if s.current(n.id) != cur {
+		return false, nil // changed meanwhile: this version is stale
 	}
-	syncDir(s.shards[n.shard])
+	if err := s.installFile(tmp, n); err != nil {
+		return false, err
+	}
 	n.b.persisted.Store(true)
 	s.put(n)
-	s.shards[cur.shard].Remove(cur.file)
-	return nil
+	return true, nil
 }
 
 // Delete removes the entry stored under key and variant, if any.
