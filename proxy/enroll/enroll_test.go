@@ -3,6 +3,8 @@ package enroll
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -138,4 +140,41 @@ func TestWatch(t *testing.T) {
 	wait(1)
 	openStore(t, dir).Revoke("a.example") // as zerkalo revoke does
 	wait(2)
+}
+
+// TestHandlerRateLimited: a flood of requests is answered 429 with
+// Retry-After beyond the burst, and the endpoint serves again after.
+func TestHandlerRateLimited(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	srv := httptest.NewServer(s.Handler(func() []string { return nil }))
+	defer srv.Close()
+	post := func() *http.Response {
+		resp, err := http.Post(srv.URL+Path+"/status", "application/json", strings.NewReader(`{"domain":"r.example","secret":"x"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	var limited int
+	for range 3 * requestBurst {
+		resp := post()
+		switch resp.StatusCode {
+		case http.StatusForbidden: // served: the credential is unknown
+		case http.StatusTooManyRequests:
+			limited++
+			if resp.Header.Get("Retry-After") == "" {
+				t.Fatal("429 without Retry-After")
+			}
+		default:
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	if limited < requestBurst {
+		t.Errorf("%d of %d requests limited, want at least %d", limited, 3*requestBurst, requestBurst)
+	}
+	time.Sleep(time.Second / requestRate * 2)
+	if resp := post(); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("after a pause: status %d, want 403 (served)", resp.StatusCode)
+	}
 }

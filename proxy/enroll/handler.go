@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+
+	"golang.org/x/time/rate"
 )
 
 // exporterLabel names the TLS keying material the edge signs to prove,
@@ -19,6 +21,15 @@ func proofMessage(ekm []byte) []byte {
 
 // maxRequest bounds an enrollment request body.
 const maxRequest = 16 << 10
+
+// requestRate and requestBurst bound the endpoint's work (each proof is a
+// signature, each enrollment a check and a write) per second. No client
+// address is kept, so the bound is for all clients together: a flood
+// delays enrollments (429, Retry-After), never the edge's other work.
+const (
+	requestRate  = 20
+	requestBurst = 40
+)
 
 // enrollRequest is what a relay POSTs to Path.
 type enrollRequest struct {
@@ -50,8 +61,14 @@ type Answer struct {
 // mirrors returns the mirror domains an enrolled relay may send proxy
 // readers to.
 func (s *Store) Handler(mirrors func() []string) http.Handler {
+	limit := rate.NewLimiter(requestRate, requestBurst)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
+		if !limit.Allow() {
+			w.Header().Set("Retry-After", "1")
+			answer(w, http.StatusTooManyRequests, Answer{Error: "busy: try again in a moment"})
+			return
+		}
 		switch {
 		case r.URL.Path == Path && r.Method == http.MethodGet:
 			s.serveProof(w, r)
