@@ -77,6 +77,9 @@ func (s *Store) queueCommit(p *pending) error {
 		}
 		return errStopped
 	}
+	if p.e != nil {
+		s.stats.unwritten.Add(1)
+	}
 	s.commitQ <- p
 	return nil
 }
@@ -166,6 +169,9 @@ func (s *Store) persist(batch []*pending) (again []*pending) {
 			s.finishCommit(p, err)
 		default:
 			p.cleanup(s)
+		}
+		if p.e != nil {
+			s.stats.unwritten.Add(-1)
 		}
 		if p.done != nil {
 			if p.e == nil {

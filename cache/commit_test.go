@@ -71,7 +71,7 @@ func TestChangedBeforeDisk(t *testing.T) {
 	if err := s.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	if st := s.Stats(); st.Entries != 2 || st.Bytes != diskUse(t, dir) {
+	if st := s.Stats(); st.Entries != 2 || st.Bytes != diskUse(t, dir) || st.Unwritten != 0 || st.Waited != 0 {
 		t.Errorf("stats %+v, disk %d", st, diskUse(t, dir))
 	}
 	if err := s.Close(); err != nil {
@@ -118,5 +118,8 @@ func TestLargeCommitWaitsForDisk(t *testing.T) {
 	defer b.Close()
 	if b.Data != nil {
 		t.Error("a body above MemObject served from memory")
+	}
+	if st := s.Stats(); st.Waited != 1 || st.Unwritten != 0 {
+		t.Errorf("Waited %d, Unwritten %d; want 1, 0", st.Waited, st.Unwritten)
 	}
 }

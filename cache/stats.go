@@ -18,12 +18,17 @@ type Stats struct {
 	Entries, Bytes, Written int64
 	// Memory is the size of the copies kept in memory (Options.MemSize).
 	Memory int64
+	// Unwritten counts the committed entries not yet on disk; Waited the
+	// Commits that waited for the disk because their copies could not be
+	// kept in memory (too large, or the memory budget was full).
+	Unwritten, Waited int64
 }
 
 type counters struct {
 	hits, misses, stale, revalidated     atomic.Int64
 	stores, tooLarge, evictions, corrupt atomic.Int64
 	entries, bytes, written              atomic.Int64
+	unwritten, waited                    atomic.Int64
 }
 
 // Stats returns the current counters.
@@ -35,7 +40,8 @@ func (s *Store) Stats() Stats {
 		Stores:      c.stores.Load(), TooLarge: c.tooLarge.Load(),
 		Evictions: c.evictions.Load(), Corrupt: c.corrupt.Load(),
 		Entries: c.entries.Load(), Bytes: c.bytes.Load(), Written: c.written.Load(),
-		Memory: s.mem.Load(),
+		Memory:    s.mem.Load(),
+		Unwritten: c.unwritten.Load(), Waited: c.waited.Load(),
 	}
 }
 

@@ -142,6 +142,7 @@ func (w *Writer) Commit() error {
 		w.s.install(p)
 	} else {
 		p.done = make(chan error, 1)
+		w.s.stats.waited.Add(1)
 	}
 	if err := w.s.queueCommit(p); err != nil {
 		w.fail(err)

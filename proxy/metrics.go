@@ -102,6 +102,9 @@ func (m *Metrics) RegisterCache(stats func() cache.Stats) {
 		counter("zerkalo_cache_revalidations_total", "Entries refreshed by a 304 from the origin.", func(s cache.Stats) int64 { return s.Revalidated }),
 		gauge("zerkalo_cache_entries", "Entries in the cache.", func(s cache.Stats) int64 { return s.Entries }),
 		gauge("zerkalo_cache_bytes", "Bytes of the cache's bodies on disk.", func(s cache.Stats) int64 { return s.Bytes }),
+		gauge("zerkalo_cache_memory_bytes", "Bytes of cached copies kept in memory.", func(s cache.Stats) int64 { return s.Memory }),
+		gauge("zerkalo_cache_unwritten_entries", "Entries stored but not yet on disk.", func(s cache.Stats) int64 { return s.Unwritten }),
+		counter("zerkalo_cache_commit_waits_total", "Stores that waited for the disk (copies too large, or the memory budget full).", func(s cache.Stats) int64 { return s.Waited }),
 	)
 }
 
