@@ -69,6 +69,14 @@ func encodeTail(e *Entry) ([]byte, error) {
 	return append(out, footerMagic...), nil
 }
 
+// fileSize returns the disk use of e's file: its copies and its tail. (A
+// manifest that cannot be encoded is counted as empty; writing the file
+// then fails and reports why.)
+func fileSize(e *Entry) int64 {
+	tail, _ := encodeTail(e)
+	return blocks(e.b.end() + int64(len(tail)))
+}
+
 var errBadManifest = errors.New("bad entry file")
 
 // readEntryFile reads the manifest of the entry file file in shard and

@@ -229,18 +229,9 @@ func (s *Store) refreshInMemory(e *Entry, m Meta) (cur, n *Entry, done bool) {
 		return cur, n, false
 	}
 	n.file, n.gen, n.seq = cur.file, cur.gen, s.seq.Add(1)
-	n.size = s.entrySize(n)
+	n.size = fileSize(n)
 	s.put(n)
 	return cur, n, true
-}
-
-// entrySize returns the disk use of e's file.
-func (s *Store) entrySize(e *Entry) int64 {
-	tail, err := encodeTail(e)
-	if err != nil {
-		return blocks(e.b.end())
-	}
-	return blocks(e.b.end() + int64(len(tail)))
 }
 
 // rewrite replaces cur, which is on disk, by n, a new version of it (new
@@ -252,7 +243,7 @@ func (s *Store) entrySize(e *Entry) int64 {
 func (s *Store) rewrite(cur, n *Entry, sinks *[numEncodings]*sink) error {
 	n.gen, n.seq = newGen(), s.seq.Add(1)
 	n.file = entryFile(n.name, n.gen)
-	n.size = s.entrySize(n)
+	n.size = fileSize(n)
 	tmp, err := s.writeEntry(n, sinks, cur.file)
 	if err == nil {
 		err = s.syncAll()

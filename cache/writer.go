@@ -175,7 +175,7 @@ func (w *Writer) prepare() error {
 	e.gen = newGen() // e.seq is given when the entry takes its place
 	e.file = entryFile(e.name, e.gen)
 	b.modified = time.Now().UTC().Truncate(time.Second)
-	var off int64
+	var off int64 // the copies lie back to back, in encoding order
 	for enc, k := range w.sinks {
 		if k == nil {
 			continue
@@ -188,11 +188,7 @@ func (w *Writer) prepare() error {
 		v.verified.Store(true) // checksummed as written
 		off += k.n
 	}
-	tail, err := encodeTail(e)
-	if err != nil {
-		return err
-	}
-	e.size = blocks(off + int64(len(tail)))
+	e.size = fileSize(e)
 	e.setModTime()
 	if e.size > w.s.opt.MaxSize/4 {
 		return ErrTooLarge
