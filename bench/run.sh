@@ -5,8 +5,9 @@
 # Starts the fake origin (bench/origin), the edge (zerkalo serve), and one
 # nginx with two servers: "eotk" (proxy_cache + sub_filter + gzip, the way
 # the Enterprise Onion Toolkit mirrors a site) and "static" (the edge's own
-# rewritten bytes, pre-gzipped, gzip_static: the practical limit). Loads
-# each with wrk (HTTP/1.1) and h2load (HTTP/2), and prints requests/s,
+# rewritten bytes, pre-gzipped, gzip_static: the practical limit), and for
+# the miss path the floor (bench/floor: fetch and gzip, no rewrite, no
+# store: the least a Go server does for a miss). Loads each with wrk (HTTP/1.1) and h2load (HTTP/2), and prints requests/s,
 # p50/p99 latency, server CPU per request (from /proc) and RSS, with ratios
 # against nginx measured in the same run. See bench/README.md.
 #
@@ -19,7 +20,8 @@
 # runs to make), EDGE_ADMIN (e.g. 127.0.0.1:9464: the edge's admin listener,
 # with Go's profiler, for go tool pprof during a run), ORIGIN_COMPRESSED
 # (false: the edge asks the origin for plain bodies, as the EOTK set-up
-# does; true: for gzip, the edge's default).
+# does; true: for gzip, the edge's default), ORIGIN_HTTP2 (false: HTTP/1.1
+# to the origin, the edge's default and nginx's; true: HTTP/2).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -38,6 +40,9 @@ PORT_BASE=${PORT_BASE:-18440}
 EDGE_PORT=$((PORT_BASE + 3))
 EOTK_PORT=$((PORT_BASE + 4))
 STATIC_PORT=$((PORT_BASE + 5))
+FLOOR_PORT=$((PORT_BASE + 6))
+GOSTATIC_PORT=$((PORT_BASE + 7))
+ORIGIN_HTTP2=${ORIGIN_HTTP2:-false}
 HOST=mirror.test
 ARTICLE=/a/russia-china-hit-back-after-us-criticizes-them-over-north-korea-crisis/28650466.html
 TICK_US=$((1000000 / $(getconf CLK_TCK)))
@@ -193,6 +198,7 @@ start_edge() {
 		ca_file = "$OUT/origin-ca.pem"
 		rate_limit = 0.0
 		compressed = $ORIGIN_COMPRESSED
+		http2 = $ORIGIN_HTTP2
 		[cache]
 		dir = "$OUT/edge-cache"
 		max_size = "2GiB"
@@ -224,6 +230,25 @@ snapshot_edge() {
 fetch() { # PORT PATH ENCODING: the body as served
 	curl -fsS --max-time 10 --cacert "$OUT/ca.pem" --resolve "$HOST:$1:127.0.0.1" \
 		-H "Accept-Encoding: $3" "https://$HOST:$1$2"
+}
+
+# The floor: fetch and gzip only (bench/floor), no rewrite, no store.
+start_floor() {
+	local proto=()
+	[[ $ORIGIN_HTTP2 == true ]] && proto=(-origin-http2)
+	"$OUT/floor" -listen "127.0.0.1:$FLOOR_PORT" -cert "$OUT/tls/leaf.pem" -key "$OUT/tls/leaf.key" \
+		-origin "$ORIGIN_ADDR" -origin-ca "$OUT/origin-ca.pem" "${proto[@]}" 2>"$OUT/floor.log" &
+	FLOOR_PID=$!
+	PIDS+=("$FLOOR_PID")
+	wait_https "$FLOOR_PORT" /
+	log "floor on 127.0.0.1:$FLOOR_PORT (pid $FLOOR_PID)"
+	# The hit floor: Go's net/http serving the static server's bytes.
+	"$OUT/floor" -listen "127.0.0.1:$GOSTATIC_PORT" -cert "$OUT/tls/leaf.pem" -key "$OUT/tls/leaf.key" \
+		-files "$OUT/static" 2>"$OUT/gostatic.log" &
+	GOSTATIC_PID=$!
+	PIDS+=("$GOSTATIC_PID")
+	wait_https "$GOSTATIC_PORT" /
+	log "Go static on 127.0.0.1:$GOSTATIC_PORT (pid $GOSTATIC_PID)"
 }
 
 start_nginx() {
@@ -359,7 +384,7 @@ RESULTS=$OUT/results.tsv
 # record CASE SERVER PROTO REQS SECS P50 P99 ERRS TICKS RSS0 RSS1 ORIGIN_REQS OTHERS%
 record() {
 	local cpu pid
-	for pid in "$EDGE_PID" "$NGINX_PID" "$ORIGIN_PID"; do
+	for pid in "$EDGE_PID" "$NGINX_PID" "$ORIGIN_PID" "$FLOOR_PID" "$GOSTATIC_PID"; do
 		kill -0 "$pid" 2>/dev/null || die "process $pid died during $1 $2 $3; edge log: $(tail -20 "$OUT/edge.log")"
 	done
 	cpu=$(awk -v t="$9" -v n="$4" -v u="$TICK_US" 'BEGIN { printf "%.0f", n ? t * u / n : 0 }')
@@ -459,6 +484,8 @@ percentile() {
 server_pids() {
 	case $1 in
 	edge) echo "$EDGE_PID" ;;
+	floor) echo "$FLOOR_PID" ;;
+	gostatic) echo "$GOSTATIC_PID" ;;
 	*) echo "$NGINX_PID" $(pgrep -P "$NGINX_PID") ;;
 	esac
 }
@@ -468,6 +495,8 @@ port_of() {
 	edge) echo "$EDGE_PORT" ;;
 	eotk) echo "$EOTK_PORT" ;;
 	static) echo "$STATIC_PORT" ;;
+	floor) echo "$FLOOR_PORT" ;;
+	gostatic) echo "$GOSTATIC_PORT" ;;
 	esac
 }
 
@@ -522,12 +551,16 @@ report() {
 					printf "| edge hits / nginx EOTK hits (req/s) | %s | %s | %.1f× | ≥ 5× %s |\n", pr, pg, r, (r >= 5 ? "✔" : "✘")
 					r = div(cpu[k FS "edge" FS pr], cpu[k FS "static" FS pr])
 					printf "| edge CPU/hit / nginx static CPU/hit | %s | %s | %.2f× | ≤ 2× %s |\n", pr, pg, r, (r <= 2 ? "✔" : "✘")
+					r = div(cpu[k FS "gostatic" FS pr], cpu[k FS "static" FS pr])
+					printf "| Go static CPU/hit / nginx static CPU/hit | %s | %s | %.2f× | (the bound) |\n", pr, pg, r
 				}
 				for (j = 1; j <= 2; j++) {
 					if (!ran["mis"]) break
 					pr = protos[j]
 					r = div(rps["miss-front" FS "edge" FS pr], rps["miss-front" FS "eotk" FS pr])
 					printf "| edge misses / nginx sub_filter misses (req/s) | %s | front | %.2f× | ≥ 1.5× %s |\n", pr, r, (r >= 1.5 ? "✔" : "✘")
+					r = div(rps["miss-front" FS "floor" FS pr], rps["miss-front" FS "eotk" FS pr])
+					printf "| floor (fetch + gzip only) / nginx sub_filter misses (req/s) | %s | front | %.2f× | (the bound) |\n", pr, r
 				}
 				# The same comparisons by CPU per request, which other load on
 				# the machine disturbs far less than requests per second.
@@ -542,6 +575,8 @@ report() {
 					pr = protos[j]
 					r = div(cpu["miss-front" FS "eotk" FS pr], cpu["miss-front" FS "edge" FS pr])
 					printf "| nginx CPU/miss ÷ edge CPU/miss | %s | front | %.2f× | (≥ 1.5×) |\n", pr, r
+					r = div(cpu["miss-front" FS "eotk" FS pr], cpu["miss-front" FS "floor" FS pr])
+					printf "| nginx CPU/miss ÷ floor CPU/miss | %s | front | %.2f× | (the bound) |\n", pr, r
 				}
 			}' "$RESULTS"
 	} >"$f"
@@ -554,13 +589,13 @@ report() {
 run_hits() {
 	local s page path
 	log "warming up (hits)"
-	for s in edge eotk static; do
+	for s in edge eotk static gostatic; do
 		in_hosts timeout 20 wrk -t"$THREADS" -c"$CONNS" -d2s -H 'Accept-Encoding: gzip' "https://$HOST:$(port_of "$s")/" >/dev/null
 	done
 	for page in article front; do
 		path=/
 		[[ $page == article ]] && path=$ARTICLE
-		for s in edge eotk static; do
+		for s in edge eotk static gostatic; do
 			wrk_run "hit-$page" "$s" "$(port_of "$s")" "$path"
 			h2_run "hit-$page" "$s" "$(port_of "$s")" "$path"
 		done
@@ -571,11 +606,11 @@ run_hits() {
 run_misses() {
 	local s
 	log "warming up (misses)"
-	for s in edge eotk; do
+	for s in edge eotk floor; do
 		in_hosts timeout 20 wrk -t"$THREADS" -c"$CONNS" -d2s -H 'Accept-Encoding: gzip' -s "$OUT/miss.lua" \
 			"https://$HOST:$(port_of "$s")/" -- "warm-$RUN_ID-$s" >/dev/null
 	done
-	for s in edge eotk; do
+	for s in edge eotk floor; do
 		wrk_run miss-front "$s" "$(port_of "$s")" / "$OUT/miss.lua"
 		h2_run miss-front "$s" "$(port_of "$s")" / miss
 	done
@@ -584,7 +619,7 @@ run_misses() {
 main() {
 	need_tools
 	command -v go >/dev/null || PATH=$PATH:/usr/local/go/bin
-	for p in "$EDGE_PORT" "$EOTK_PORT" "$STATIC_PORT"; do
+	for p in "$EDGE_PORT" "$EOTK_PORT" "$STATIC_PORT" "$FLOOR_PORT" "$GOSTATIC_PORT"; do
 		port_free "$p" || die "port $p is in use (set PORT_BASE)"
 	done
 	rm -rf "$OUT"
@@ -596,6 +631,7 @@ main() {
 		go build -o "$OUT/zerkalo" ./cmd/zerkalo
 	fi
 	go build -o "$OUT/origin" ./bench/origin
+	go build -o "$OUT/floor" ./bench/floor
 	make_certs
 	write_lua
 	start_origin
@@ -604,16 +640,17 @@ main() {
 	check "$EDGE_PORT" "$ARTICLE" "" >/dev/null
 	snapshot_edge
 	start_nginx
+	start_floor
 	local s p
-	for s in edge eotk static; do
+	for s in edge eotk static gostatic; do
 		for p in / "$ARTICLE"; do
 			check "$(port_of "$s")" "$p" "" >/dev/null # fills the caches
-			if [[ $s != static ]]; then
+			if [[ $s == edge || $s == eotk ]]; then
 				check "$(port_of "$s")" "$p" HIT >/dev/null
 			fi
 		done
 		# Every miss-path request is new to both caches.
-		check "$(port_of "$s")" "/?zb=check-$RUN_ID-$s" "$([[ $s == static ]] || echo MISS)" >/dev/null
+		check "$(port_of "$s")" "/?zb=check-$RUN_ID-$s" "$([[ $s == static || $s == gostatic ]] || echo MISS)" >/dev/null
 	done
 	if [[ ${1:-} == --serve ]]; then
 		log "serving until interrupted: edge :$EDGE_PORT (pid $EDGE_PID), eotk :$EOTK_PORT, static :$STATIC_PORT (nginx pids $(server_pids nginx)), origin $ORIGIN_ADDR (pid $ORIGIN_PID); CA $OUT/ca.pem"

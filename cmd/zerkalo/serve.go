@@ -487,6 +487,7 @@ func build(cfg *config.Config, sh *shared) (*edgeState, error) {
 		RootCAs:        roots,
 		ConnectTimeout: time.Duration(origin.ConnectTimeout),
 		HeaderTimeout:  time.Duration(origin.Timeout),
+		HTTP2:          origin.HTTP2,
 	})
 	// The new configuration's domains, before it is live: a reload is
 	// all or nothing.

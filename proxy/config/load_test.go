@@ -96,6 +96,7 @@ max_body = "512KiB"
 user_agent = "test-agent/1"
 rate_limit = 2.5
 compressed = false
+http2 = true
 [cache]
 dir = "/srv/cache"
 max_size = "10GiB"
@@ -171,6 +172,7 @@ allow_hosts = []
 			UserAgent:      "test-agent/1",
 			RateLimit:      2.5,
 			Compressed:     false,
+			HTTP2:          true,
 		},
 		Cache: CacheConfig{
 			Dir:          "/srv/cache",
