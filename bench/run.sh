@@ -21,7 +21,8 @@
 # with Go's profiler, for go tool pprof during a run), ORIGIN_COMPRESSED
 # (false: the edge asks the origin for plain bodies, as the EOTK set-up
 # does; true: for gzip, the edge's default), ORIGIN_HTTP2 (false: HTTP/1.1
-# to the origin, the edge's default and nginx's; true: HTTP/2).
+# to the origin, the edge's default and nginx's; true: HTTP/2). An earlier
+# run's OUT is removed after this run's loads (see clear_out).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -377,6 +378,24 @@ check() {
 	echo "$body"
 }
 
+# clear_out moves an earlier run's files aside, to be removed after this
+# run's loads (remove_old). On ext4 without a journal, a new inode skips,
+# one by one, every free inode of its group freed in the last minute, or
+# in the last six while their inode table block is dirty (the kernel's
+# find_inode_bit and recently_deleted): right after the thousands of files
+# of a run are removed, each file creation costs up to a millisecond of
+# kernel CPU, and both the edge and nginx create a file per miss. Leave
+# six minutes between runs there for comparable miss figures.
+clear_out() {
+	if [[ -d $OUT ]]; then
+		mv "$OUT" "$OUT.old.$$"
+	fi
+}
+
+remove_old() {
+	rm -rf "$OUT".old.*
+}
+
 # ---------------------------------------------------------------- loads
 
 RESULTS=$OUT/results.tsv
@@ -610,8 +629,13 @@ run_misses() {
 		in_hosts timeout 20 wrk -t"$THREADS" -c"$CONNS" -d2s -H 'Accept-Encoding: gzip' -s "$OUT/miss.lua" \
 			"https://$HOST:$(port_of "$s")/" -- "warm-$RUN_ID-$s" >/dev/null
 	done
+	# One protocol at a time, the servers one after the other, so that
+	# what changes on the machine over a run (see clear_out) touches them
+	# alike.
 	for s in edge eotk floor; do
 		wrk_run miss-front "$s" "$(port_of "$s")" / "$OUT/miss.lua"
+	done
+	for s in edge eotk floor; do
 		h2_run miss-front "$s" "$(port_of "$s")" / miss
 	done
 }
@@ -622,7 +646,7 @@ main() {
 	for p in "$EDGE_PORT" "$EOTK_PORT" "$STATIC_PORT" "$FLOOR_PORT" "$GOSTATIC_PORT"; do
 		port_free "$p" || die "port $p is in use (set PORT_BASE)"
 	done
-	rm -rf "$OUT"
+	clear_out
 	mkdir -p "$OUT"
 	log "building"
 	if [[ -n ${ZERKALO_BIN:-} ]]; then
@@ -667,6 +691,7 @@ main() {
 	echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo); $(nginx -v 2>&1); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); $(h2load --version | head -1); $(go version | cut -d' ' -f3)"
 	echo
 	report
+	remove_old
 }
 
 main "$@"
