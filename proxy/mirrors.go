@@ -84,7 +84,7 @@ func (m *MirrorList) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "mirrors":
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		var b bytes.Buffer
-		mirrorsPage.Execute(&b, entries)
+		mirrorsPage.Execute(&b, newMirrorsPageData(m.MainDomain, entries))
 		body = b.Bytes()
 	}
 	if body == nil {
@@ -139,13 +139,31 @@ func (m *MirrorList) current() (list, sig []byte, entries []string, err error) {
 	return list, sig, urls, nil
 }
 
+// mirrorsPage lists the mirror's addresses in the site's language, with
+// English below when that is another.
 var mirrorsPage = template.Must(template.New("mirrors").Parse(`<!doctype html>
-<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>Mirror addresses · Адреса зеркал</title></head>
-<body>
-<h1>If this address stops working · Если этот адрес перестанет работать</h1>
-<p>Other addresses of this mirror · Другие адреса этого зеркала:</p>
-<ul>{{range .}}<li><a href="{{.}}" rel="noreferrer">{{.}}</a></li>{{else}}<li>—</li>{{end}}</ul>
-<p><a href="mirrors.json">mirrors.json</a> (signed: <a href="mirrors.json.minisig">mirrors.json.minisig</a>, <a href="edge.cert">edge.cert</a>)</p>
+<html lang="{{.Lang}}"{{with .Dir}} dir="{{.}}"{{end}}><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>{{.Title}}</title></head>
+<body style="font:16px/1.5 sans-serif;max-width:40em;margin:2em auto;padding:0 1em">
+<h1>{{.StopsWorks}}</h1>
+<p>{{.Addresses}}</p>
+{{with .English}}<p lang="en" dir="ltr">{{.StopsWorks}}. {{.Addresses}}</p>
+{{end}}<ul dir="ltr">{{range .Links}}<li><a href="{{.}}" rel="noreferrer">{{.}}</a></li>{{else}}<li>—</li>{{end}}</ul>
+<p dir="ltr"><a href="mirrors.json">mirrors.json</a> (signed: <a href="mirrors.json.minisig">mirrors.json.minisig</a>, <a href="edge.cert">edge.cert</a>)</p>
 </body></html>
 `))
+
+// mirrorsPageData is what mirrorsPage shows for a list of links.
+type mirrorsPageData struct {
+	messages
+	English *messages // nil when the site's language is English
+	Links   []string
+}
+
+func newMirrorsPageData(site string, links []string) mirrorsPageData {
+	d := mirrorsPageData{messages: siteMessages(site), Links: links}
+	if d.Lang != english.Lang {
+		d.English = &english
+	}
+	return d
+}

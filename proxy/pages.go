@@ -9,6 +9,8 @@ import (
 // messages are the words of the mirror's own pages in one language.
 type messages struct {
 	Lang        string
+	Dir         string // "rtl" for languages written right to left, else ""
+	Title       string // the mirror-list page's title: "Mirror addresses"
 	StopsWorks  string // the footer link: "If this address stops working"
 	Unreachable string // the origin is unreachable and nothing is cached
 	NotFound    string // no such page on the mirror
@@ -18,6 +20,7 @@ type messages struct {
 
 var english = messages{
 	Lang:        "en",
+	Title:       "Mirror addresses",
 	StopsWorks:  "If this address stops working",
 	Unreachable: "This page cannot be loaded right now. Please try again in a few minutes.",
 	NotFound:    "There is no such page on this mirror.",
@@ -25,26 +28,61 @@ var english = messages{
 	Addresses:   "Other addresses of this mirror:",
 }
 
-var russian = messages{
-	Lang:        "ru",
-	StopsWorks:  "Если этот адрес перестанет работать",
-	Unreachable: "Эта страница сейчас недоступна. Попробуйте ещё раз через несколько минут.",
-	NotFound:    "На этом зеркале нет такой страницы.",
-	Busy:        "Зеркало перегружено. Попробуйте ещё раз через минуту.",
-	Addresses:   "Другие адреса этого зеркала:",
-}
-
-// russianSites are the RFE/RL services that publish in Russian.
-var russianSites = []string{
-	"svoboda.org", "currenttime.tv", "sibreal.org", "idelreal.org", "severreal.org",
-	"kavkazr.com", "krymr.com", "factograph.info", "svoboda.mobi",
+// siteLanguages gives the language of the RFE/RL services that do not
+// publish in English, by site (and its subdomains).
+var siteLanguages = []struct {
+	m     messages
+	sites []string
+}{
+	{messages{
+		Lang:        "ru",
+		Title:       "Адреса зеркала",
+		StopsWorks:  "Если этот адрес перестанет работать",
+		Unreachable: "Эта страница сейчас недоступна. Попробуйте ещё раз через несколько минут.",
+		NotFound:    "На этом зеркале нет такой страницы.",
+		Busy:        "Зеркало перегружено. Попробуйте ещё раз через минуту.",
+		Addresses:   "Другие адреса этого зеркала:",
+	}, []string{
+		"svoboda.org", "currenttime.tv", "sibreal.org", "idelreal.org", "severreal.org",
+		"kavkazr.com", "krymr.com", "factograph.info", "svoboda.mobi",
+	}},
+	{messages{
+		Lang:        "uk",
+		Title:       "Адреси дзеркала",
+		StopsWorks:  "Якщо ця адреса перестане працювати",
+		Unreachable: "Ця сторінка зараз недоступна. Спробуйте ще раз за кілька хвилин.",
+		NotFound:    "На цьому дзеркалі немає такої сторінки.",
+		Busy:        "Дзеркало перевантажене. Спробуйте ще раз за хвилину.",
+		Addresses:   "Інші адреси цього дзеркала:",
+	}, []string{"radiosvoboda.org"}},
+	{messages{
+		Lang:        "be",
+		Title:       "Адрасы люстэрка",
+		StopsWorks:  "Калі гэты адрас перастане працаваць",
+		Unreachable: "Гэтая старонка зараз недаступная. Паспрабуйце яшчэ раз праз некалькі хвілін.",
+		NotFound:    "На гэтым люстэрку няма такой старонкі.",
+		Busy:        "Люстэрка перагружанае. Паспрабуйце яшчэ раз праз хвіліну.",
+		Addresses:   "Іншыя адрасы гэтага люстэрка:",
+	}, []string{"svaboda.org"}},
+	{messages{
+		Lang:        "fa",
+		Dir:         "rtl",
+		Title:       "نشانی‌های آینه",
+		StopsWorks:  "اگر این نشانی از کار افتاد",
+		Unreachable: "این صفحه اکنون در دسترس نیست. لطفاً چند دقیقهٔ دیگر دوباره تلاش کنید.",
+		NotFound:    "چنین صفحه‌ای در این آینه وجود ندارد.",
+		Busy:        "آینه پرمشغله است. لطفاً کمی بعد دوباره تلاش کنید.",
+		Addresses:   "نشانی‌های دیگر این آینه:",
+	}, []string{"radiofarda.com"}},
 }
 
 // siteMessages returns the words for the language of the origin site.
 func siteMessages(site string) messages {
-	for _, s := range russianSites {
-		if site == s || strings.HasSuffix(site, "."+s) {
-			return russian
+	for _, l := range siteLanguages {
+		for _, s := range l.sites {
+			if site == s || strings.HasSuffix(site, "."+s) {
+				return l.m
+			}
 		}
 	}
 	return english
@@ -54,12 +92,16 @@ func siteMessages(site string) messages {
 // HTML pages carry before </body>, in the language of site.
 func Footer(site string) string {
 	m := siteMessages(site)
-	return `<p style="text-align:center;font:14px/1.4 sans-serif;margin:1em 0"><a href="` +
+	dir := ""
+	if m.Dir != "" {
+		dir = ` dir="` + m.Dir + `"`
+	}
+	return `<p` + dir + ` style="text-align:center;font:14px/1.4 sans-serif;margin:1em 0"><a href="` +
 		MirrorsPath + `mirrors" rel="nofollow">` + template.HTMLEscapeString(m.StopsWorks) + `</a></p>`
 }
 
 var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
-<html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<html lang="{{.Lang}}"{{with .Dir}} dir="{{.}}"{{end}}><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>{{.Status}}</title></head>
 <body style="font:16px/1.5 sans-serif;max-width:40em;margin:2em auto;padding:0 1em">
 <h1>{{.Message}}</h1>
