@@ -6,8 +6,12 @@
 // then copies bytes both ways between the reader and the edge, replaying
 // the peeked ClientHello first. On UDP it maps each reader's address to
 // its own socket towards the edge (a flow) and forwards QUIC datagrams both
-// ways until the flow has been idle for a while; the edge refuses unknown
-// names in the QUIC handshake. TLS ends at the edge, which holds the
+// ways until the flow has been idle for a while. A new flow is held until
+// its ClientHello has been read from the client's Initial packets, whose
+// keys anyone can derive (RFC 9001 section 5.2; see initial.go): it is
+// refused, as on TCP, unless it names the relay's domain, so that a
+// prober cannot get the edge's certificate for another mirror domain
+// through the relay. TLS ends at the edge, which holds the
 // certificate for the relay's domain, so the relay can neither read nor
 // alter what readers get.
 //

@@ -3,9 +3,14 @@ package relay_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"testing"
+	"time"
 
+	"github.com/quic-go/quic-go"
+
+	"zerkalo/proxy/certs"
 	"zerkalo/proxy/demo"
 	"zerkalo/proxy/enroll"
 )
@@ -80,6 +85,20 @@ func TestRefusedNames(t *testing.T) {
 	if got := r.Stats().RefusedName; got != 4 {
 		t.Errorf("RefusedName = %d, want 4", got)
 	}
+	// QUIC too: the edge answers for the mirror domain, the relay does
+	// not pass it on.
+	if err := dialQUIC(edge.addr, mirrorName, edge.ca); err != nil {
+		t.Fatalf("the edge refuses QUIC for %s: %v", mirrorName, err)
+	}
+	if err := dialQUIC(relayAddr, mirrorName, edge.ca); err == nil {
+		t.Errorf("relay forwarded a QUIC handshake for %q", mirrorName)
+	}
+	if err := dialQUIC(relayAddr, relayName, edge.ca); err != nil {
+		t.Errorf("relay refused a QUIC handshake for its own domain: %v", err)
+	}
+	if got := r.Stats().RefusedName; got != 5 {
+		t.Errorf("RefusedName = %d, want 5", got)
+	}
 	if c, err := dialTLS(rogueAddr, "rogue.example", edge.ca); err == nil {
 		c.Close()
 		t.Error("the edge served a domain it never enrolled")
@@ -149,4 +168,16 @@ func TestEnrollRefused(t *testing.T) {
 	if _, err := enroll.Enroll(ctx, "", edge.addr, false); !errors.Is(err, enroll.ErrInvitation) {
 		t.Errorf("no invitation: %v, want ErrInvitation", err)
 	}
+}
+
+// dialQUIC completes a QUIC handshake with addr for name, or fails within
+// two seconds.
+func dialQUIC(addr, name string, ca *certs.Authority) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	conn, err := quic.DialAddr(ctx, addr, &tls.Config{ServerName: name, RootCAs: ca.Pool(), NextProtos: []string{"h3"}}, nil)
+	if err != nil {
+		return err
+	}
+	return conn.CloseWithError(0, "")
 }

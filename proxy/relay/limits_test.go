@@ -1,11 +1,14 @@
 package relay_test
 
 import (
+	"context"
 	"crypto/tls"
 	"io"
 	"net"
 	"testing"
 	"time"
+
+	"github.com/quic-go/quic-go"
 
 	"zerkalo/proxy/certs"
 	"zerkalo/proxy/relay"
@@ -143,9 +146,8 @@ func TestLimitsUDP(t *testing.T) {
 	limits := relay.Limits{MaxConns: 6, PerClient: 4, IdleTimeout: 300 * time.Millisecond}
 	r, addr, _ := startRelay(t, echo.LocalAddr().String(), relayName, func(c *relay.Config) { c.Limits = limits })
 	raddr, _ := net.ResolveUDPAddr("udp", addr)
-	initial := make([]byte, 1200)
-	initial[0] = 0xc0 // long header, as a QUIC Initial
-	send := func(local string, n int, pkt []byte) []*net.UDPConn {
+	grams := quicInitials(t, relayName) // a real client's first datagrams
+	send := func(local string, n int, pkts ...[]byte) []*net.UDPConn {
 		var cs []*net.UDPConn
 		for range n {
 			c, err := net.DialUDP("udp", &net.UDPAddr{IP: net.ParseIP(local)}, raddr)
@@ -153,7 +155,9 @@ func TestLimitsUDP(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { c.Close() })
-			c.Write(pkt)
+			for _, p := range pkts {
+				c.Write(p)
+			}
 			cs = append(cs, c)
 		}
 		return cs
@@ -164,20 +168,58 @@ func TestLimitsUDP(t *testing.T) {
 	if err := eventually(2*time.Second, func() bool { return r.Stats().Dropped == 20 }); err != nil || r.Stats().Flows != 0 {
 		t.Fatalf("after 20 stray datagrams: %+v, want 20 dropped, no flow", r.Stats())
 	}
-	cs := send("127.0.0.1", 10, initial)
-	send("127.0.0.2", 10, initial)
-	if err := eventually(2*time.Second, func() bool { return r.Stats().RefusedLimit == 14 }); err != nil {
-		t.Fatalf("after 20 flows from two clients: %+v, want 6 flows, 14 refused", r.Stats())
+	// Each refused client is refused once per datagram.
+	cs := send("127.0.0.1", 10, grams...)
+	send("127.0.0.2", 10, grams...)
+	refused := int64(14 * len(grams))
+	if err := eventually(2*time.Second, func() bool { return r.Stats().RefusedLimit == refused && r.Stats().Flows == 6 }); err != nil {
+		t.Fatalf("after 20 flows from two clients: %+v, want 6 flows, %d datagrams refused", r.Stats(), refused)
 	}
 	if st := r.Stats(); st.Flows != 6 || st.Open != 6 {
 		t.Fatalf("%+v: want 6 flows open", st)
 	}
-	// An admitted flow carries the edge's answers back.
+	// An admitted flow carries the edge's answers back: here the echo of
+	// the datagrams it held until the ClientHello was read.
 	cs[0].SetReadDeadline(time.Now().Add(2 * time.Second))
-	if n, err := cs[0].Read(make([]byte, 2000)); err != nil || n != len(initial) {
+	if n, err := cs[0].Read(make([]byte, 2000)); err != nil || n != len(grams[0]) {
 		t.Fatalf("echo through the flow: %d, %v", n, err)
 	}
 	if err := eventually(3*time.Second, func() bool { return r.Stats().Open == 0 }); err != nil {
 		t.Fatalf("idle flows not ended: %+v", r.Stats())
 	}
+}
+
+// quicInitials returns the first datagrams a real QUIC client (quic-go)
+// sends to open a connection to serverName, up to its ClientHello's end:
+// what it sends before it hears anything back.
+func quicInitials(t *testing.T, serverName string) [][]byte {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		quic.DialAddr(ctx, pc.LocalAddr().String(), &tls.Config{ServerName: serverName, NextProtos: []string{"h3"}}, nil)
+	}()
+	defer func() { cancel(); <-done }()
+	var grams [][]byte
+	buf := make([]byte, 2048)
+	wait := 2 * time.Second
+	for len(grams) < 8 {
+		pc.SetReadDeadline(time.Now().Add(wait))
+		n, _, err := pc.ReadFrom(buf)
+		if err != nil {
+			break // quiet: the first flight is complete
+		}
+		grams = append(grams, append([]byte(nil), buf[:n]...))
+		wait = 200 * time.Millisecond
+	}
+	if len(grams) == 0 {
+		t.Fatal("the QUIC client sent nothing")
+	}
+	return grams
 }

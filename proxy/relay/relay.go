@@ -57,7 +57,7 @@ type Stats struct {
 	Accepted     int64 // TCP connections admitted
 	Flows        int64 // UDP flows started
 	Open         int   // connections plus flows open now
-	RefusedName  int64 // TCP connections whose ClientHello named another host (or none)
+	RefusedName  int64 // TCP connections and QUIC flows whose ClientHello named another host (or none)
 	RefusedLimit int64 // connections and flows refused by the limits
 	Dropped      int64 // datagrams dropped (not QUIC, too large, over bandwidth)
 	EdgeErrors   int64 // failures to reach the edge
