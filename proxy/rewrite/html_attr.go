@@ -249,16 +249,13 @@ func equalFoldASCII(a, b []byte) bool {
 func (r *htmlRewriter) classify(raw []byte, k int) {
 	a := &r.attrs[k]
 	key := raw[a.k0:a.k1]
-	name := attrName(key)
+	name, role := knownAttr(key)
 	t := &r.tag
 	val := raw[a.v0:a.v1]
-	switch name {
-	case "href", "src", "action", "formaction", "poster", "background", "cite",
-		"longdesc", "manifest", "xlink:href", "codebase", "classid", "icon",
-		"profile", "lowsrc", "dynsrc", "data-src", "data-href", "data-url",
-		"data-poster", "data-original", "data-lazy-src", "data-bg",
-		"data-background", "data-lazy", "data-link", "data-image",
-		"data-ajax-url", "data-full-src", "data-thumb":
+	switch role {
+	case roleText:
+		// Text a reader sees, never changed.
+	case roleURL:
 		a.kind = attrURL
 		if (name == "src" && t.name == "script") || (name == "href" && t.name == "link") {
 			t.res = k
@@ -267,52 +264,52 @@ func (r *htmlRewriter) classify(raw []byte, k int) {
 		if name == "href" && t.name == "base" && !r.baseSet {
 			a.kind = attrBase
 		}
-	case "data":
+	case roleObjectData:
 		if t.name == "object" {
 			a.kind = attrURL
 			a.fetch = fetchLoad
 		}
-	case "ping":
+	case rolePing:
 		a.kind, a.fetch = attrURLList, fetchPing
-	case "archive":
+	case roleArchive:
 		a.kind = attrURLList
-	case "srcset", "data-srcset", "imagesrcset", "data-lazy-srcset":
+	case roleSrcset:
 		a.kind, a.fetch = attrSrcset, fetchLoad
-	case "style":
+	case roleStyle:
 		a.kind = attrCSS
-	case "content":
+	case roleContent:
 		a.kind = attrEmbedded
 		if t.name == "meta" {
 			a.kind = attrContent
 		}
-	case "value":
+	case roleValue:
 		a.kind = attrEmbedded
-	case "srcdoc":
+	case roleSrcdoc:
 		if t.name == "iframe" {
 			a.kind = attrSrcdoc
 		}
-	case "integrity":
+	case roleIntegrity:
 		if t.name == "script" || t.name == "link" {
 			a.kind = attrIntegrity
 			t.integrity = k
 		}
-	case "type":
+	case roleType:
 		if t.name == "script" {
 			t.typ0, t.typ1, t.hasType = a.v0, a.v1, true
 		}
-	case "rel":
+	case roleRel:
 		if t.name == "link" {
 			t.relHint, t.relLoad = linkRel(val)
 		}
-	case "width", "height":
+	case roleSize:
 		if isTinyLength(val) {
 			t.small++
 		}
-	case "http-equiv":
+	case roleHTTPEquiv:
 		if t.name == "meta" && equalFoldASCII(bytes.TrimSpace(val), []byte("refresh")) {
 			t.refresh = true
 		}
-	case "property", "name", "itemprop":
+	case roleMetaName:
 		if t.name == "meta" && isMetaURL(val) {
 			t.metaURL = true
 		}
@@ -326,11 +323,35 @@ func (r *htmlRewriter) classify(raw []byte, k int) {
 			a.kind = attrData // js-href, data-*-src, ...
 		case len(key) > 5 && equalFoldASCII(key[:5], []byte("data-")):
 			a.kind = attrData
-		case !isTextAttr(name) && !(len(key) <= maxAttrName && len(key) >= 5 && equalFoldASCII(key[:5], []byte("aria-"))):
+		case !(len(key) <= maxAttrName && len(key) >= 5 && equalFoldASCII(key[:5], []byte("aria-"))):
 			a.kind = attrEmbedded
 		}
 	}
 }
+
+// attrRole groups the attribute names that classify treats alike. An
+// integer switch on it is cheaper than a switch on the name.
+type attrRole uint8
+
+const (
+	roleOther      attrRole = iota // a name knownAttr does not know
+	roleURL                        // one URL: href, src, data-src, ...
+	roleObjectData                 // data: a URL on object
+	rolePing                       // ping
+	roleArchive                    // archive
+	roleSrcset                     // srcset and its lazy-loading variants
+	roleStyle                      // style
+	roleContent                    // content
+	roleValue                      // value
+	roleSrcdoc                     // srcdoc
+	roleIntegrity                  // integrity
+	roleType                       // type
+	roleRel                        // rel
+	roleSize                       // width, height
+	roleHTTPEquiv                  // http-equiv
+	roleMetaName                   // property, name, itemprop
+	roleText                       // text a reader sees: alt, title, class, ...
+)
 
 // maxAttrName is the length of the longest name attrName knows.
 const maxAttrName = 16
@@ -338,10 +359,22 @@ const maxAttrName = 16
 // attrName returns the lower-case name of the attributes classify knows,
 // and "" for the others, without allocating.
 func attrName(key []byte) string {
+	name, _ := knownAttr(key)
+	return name
+}
+
+// knownAttr returns the lower-case name and the role of the attributes
+// classify knows, and "", roleOther for the others, without allocating.
+func knownAttr(key []byte) (string, attrRole) {
 	if len(key) == 0 || len(key) > maxAttrName {
-		return ""
+		return "", roleOther
 	}
-	return foldedName(attrNames[attrHash(key)], key)
+	h := attrHash(key)
+	name := foldedName(attrNames[h], key)
+	if name == "" {
+		return "", roleOther
+	}
+	return name, attrRoles[h]
 }
 
 // foldedName returns name when it is b in lower case, else "".
@@ -363,20 +396,46 @@ func attrHash(n []byte) uint8 {
 	return uint8(len(n) + 3*int(n[0]|0x20) + 24*int(n[len(n)-1]|0x20) + 28*int(n[len(n)/2]|0x20))
 }
 
-// attrNames are the names attrName knows, by attrHash.
-var attrNames = hashTable(attrHash,
-	"href", "src", "action", "formaction", "poster", "background", "cite",
-	"longdesc", "manifest", "xlink:href", "codebase", "classid", "icon",
-	"profile", "lowsrc", "dynsrc", "data-src", "data-href", "data-url",
-	"data-poster", "data-original", "data-lazy-src", "data-bg",
-	"data-background", "data-lazy", "data-link", "data-image",
-	"data-ajax-url", "data-full-src", "data-thumb", "data", "ping",
-	"archive", "srcset", "data-srcset", "imagesrcset", "data-lazy-srcset",
-	"style", "content", "value", "srcdoc", "integrity", "type", "rel",
-	"width", "height", "http-equiv", "property", "name", "itemprop",
-	"alt", "title", "placeholder", "label", "summary", "abbr", "class",
-	"id",
-)
+// knownAttrs are the names attrName knows, with their roles.
+var knownAttrs = map[attrRole][]string{
+	roleURL: {"href", "src", "action", "formaction", "poster", "background", "cite",
+		"longdesc", "manifest", "xlink:href", "codebase", "classid", "icon",
+		"profile", "lowsrc", "dynsrc", "data-src", "data-href", "data-url",
+		"data-poster", "data-original", "data-lazy-src", "data-bg",
+		"data-background", "data-lazy", "data-link", "data-image",
+		"data-ajax-url", "data-full-src", "data-thumb"},
+	roleObjectData: {"data"},
+	rolePing:       {"ping"},
+	roleArchive:    {"archive"},
+	roleSrcset:     {"srcset", "data-srcset", "imagesrcset", "data-lazy-srcset"},
+	roleStyle:      {"style"},
+	roleContent:    {"content"},
+	roleValue:      {"value"},
+	roleSrcdoc:     {"srcdoc"},
+	roleIntegrity:  {"integrity"},
+	roleType:       {"type"},
+	roleRel:        {"rel"},
+	roleSize:       {"width", "height"},
+	roleHTTPEquiv:  {"http-equiv"},
+	roleMetaName:   {"property", "name", "itemprop"},
+	// aria-* attributes hold text too; classify knows them by prefix.
+	roleText: {"alt", "title", "placeholder", "label", "summary", "abbr", "class", "id"},
+}
+
+// attrNames and attrRoles are knownAttrs by attrHash.
+var attrNames, attrRoles = attrTables()
+
+func attrTables() (*[256]string, *[256]attrRole) {
+	var names []string
+	var roles [256]attrRole
+	for role, ns := range knownAttrs {
+		names = append(names, ns...)
+		for _, n := range ns {
+			roles[attrHash([]byte(n))] = role
+		}
+	}
+	return hashTable(attrHash, names...), &roles
+}
 
 // hashTable returns a table of the names by the perfect hash h.
 func hashTable(h func([]byte) uint8, names ...string) *[256]string {
@@ -388,16 +447,6 @@ func hashTable(h func([]byte) uint8, names ...string) *[256]string {
 		t[h([]byte(n))] = n
 	}
 	return &t
-}
-
-// isTextAttr reports whether an attribute, named name by attrName, holds
-// text a reader sees, which is never changed. So do aria-* attributes.
-func isTextAttr(name string) bool {
-	switch name {
-	case "alt", "title", "placeholder", "label", "summary", "abbr", "class", "id":
-		return true
-	}
-	return false
 }
 
 func hasSuffixFold(b []byte, suffix string) bool {
