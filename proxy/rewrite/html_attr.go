@@ -609,17 +609,24 @@ func (r *htmlRewriter) mayChangeURL(v []byte) bool {
 func (r *htmlRewriter) spliceURL(raw []byte, a *attr) bool {
 	v := raw[a.v0:a.v1]
 	if a.kind != attrURL || r.d.Absolute != "" || len(v) == 0 ||
-		!(v[0] == '/' || v[0] == 'h' || v[0] == 'H') || !plainValue(v) ||
 		a.fetch == fetchLink && bytes.IndexByte(v, '?') >= 0 {
 		return false
 	}
-	if len(v) == 1 || !isSlash(v[1]) {
-		if v[0] == '/' {
-			if r.root != "" {
-				a.edit, a.val, a.cut = editSet, r.keep(r.root), a.v0
-			}
-			return true
+	if v[0] == '/' && (len(v) == 1 || !isSlash(v[1])) {
+		if r.root == "" {
+			// Root-relative on the primary site: unchanged, unless a
+			// character reference decodes to something else, which
+			// mayChange sees. No need to read the whole value.
+			return bytes.IndexByte(v, '&') < 0
 		}
+		if !plainValue(v) {
+			return false
+		}
+		a.edit, a.val, a.cut = editSet, r.keep(r.root), a.v0
+		return true
+	}
+	if !(v[0] == '/' || v[0] == 'h' || v[0] == 'H') || !plainValue(v) {
+		return false
 	}
 	// originPrefix reads the byte after the prefix it finds: the first
 	// bytes of a long value are enough when it ends before them.
