@@ -199,7 +199,7 @@ func (r *htmlRewriter) scanStartTag(data []byte) int {
 	r.strs = r.strs[:0]
 	saved := 0
 	for {
-		for i < len(data) && isSpace(data[i]) {
+		for i < len(data) && scanClass[data[i]]&clsSpace != 0 {
 			i++
 		}
 		if i >= len(data) {

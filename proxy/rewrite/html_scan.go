@@ -130,7 +130,7 @@ func commentLen(data []byte) int {
 func tagLen(data []byte) int {
 	_, i := tagName(data)
 	for {
-		for i < len(data) && isSpace(data[i]) {
+		for i < len(data) && scanClass[data[i]]&clsSpace != 0 {
 			i++
 		}
 		if i >= len(data) {
@@ -152,10 +152,10 @@ func tagName(raw []byte) ([]byte, int) {
 		start = 2
 	}
 	for i := start + 1; i < len(raw); i++ {
-		switch raw[i] {
-		case ' ', '\n', '\r', '\t', '\f':
-			return raw[start:i], i + 1
-		case '/', '>':
+		if c := raw[i]; scanClass[c]&clsEndName != 0 {
+			if scanClass[c]&clsSpace != 0 {
+				return raw[start:i], i + 1
+			}
 			return raw[start:i], i
 		}
 	}
@@ -167,16 +167,11 @@ func tagName(raw []byte) ([]byte, int) {
 // returns the offset after it.
 func scanAttr(raw []byte, i int, a *attr) int {
 	a.k0 = i
-	for i < len(raw) {
-		c := raw[i]
+	if i < len(raw) && raw[i] == '=' {
+		i++ // a key may start with '='
+	}
+	for i < len(raw) && scanClass[raw[i]]&clsEndKey == 0 {
 		i++
-		if c == '=' && i == a.k0+1 {
-			continue
-		}
-		if c == '=' || c == '/' || c == '>' || isSpace(c) {
-			i--
-			break
-		}
 	}
 	a.k1 = i
 	a.v0, a.v1, a.quote = i, i, 0
@@ -186,7 +181,7 @@ func scanAttr(raw []byte, i int, a *attr) int {
 // scanAttrVal reads "= value" after an attribute key at raw[i:] like the
 // Tokenizer's readTagAttrVal, and returns the offset after it.
 func scanAttrVal(raw []byte, i int, a *attr) int {
-	for i < len(raw) && isSpace(raw[i]) {
+	for i < len(raw) && scanClass[raw[i]]&clsSpace != 0 {
 		i++
 	}
 	if i >= len(raw) {
@@ -200,7 +195,7 @@ func scanAttrVal(raw []byte, i int, a *attr) int {
 	default:
 		return i
 	}
-	for i < len(raw) && isSpace(raw[i]) {
+	for i < len(raw) && scanClass[raw[i]]&clsSpace != 0 {
 		i++
 	}
 	if i >= len(raw) {
@@ -221,11 +216,30 @@ func scanAttrVal(raw []byte, i int, a *attr) int {
 		return a.v1 + 1
 	}
 	a.v0 = i
-	for i++; i < len(raw); i++ {
-		if c := raw[i]; isSpace(c) || c == '>' {
-			break
-		}
+	i++
+	for i < len(raw) && scanClass[raw[i]]&clsEndValue == 0 {
+		i++
 	}
 	a.v1 = i
 	return i
 }
+
+// Byte classes of the scanner, which finds them with one table look-up
+// per byte rather than a chain of comparisons.
+const (
+	clsSpace    uint8 = 1 << iota // HTML white space: ' ', '\t', '\n', '\r', '\f'
+	clsEndName                    // ends a tag name: white space, '/', '>'
+	clsEndKey                     // ends an attribute key: white space, '/', '>', '='
+	clsEndValue                   // ends an unquoted attribute value: white space, '>'
+)
+
+// scanClass holds the classes of each byte.
+var scanClass = func() (t [256]uint8) {
+	for _, c := range []byte(" \t\n\r\f") {
+		t[c] = clsSpace | clsEndName | clsEndKey | clsEndValue
+	}
+	t['/'] = clsEndName | clsEndKey
+	t['>'] = clsEndName | clsEndKey | clsEndValue
+	t['='] = clsEndKey
+	return t
+}()

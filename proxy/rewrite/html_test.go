@@ -721,3 +721,24 @@ func TestKnownNames(t *testing.T) {
 		}
 	}
 }
+
+// TestScanClass checks the scanner's byte classes against the Tokenizer's
+// rules for white space and the ends of names, keys and unquoted values.
+func TestScanClass(t *testing.T) {
+	for c := range 256 {
+		b := byte(c)
+		for _, tc := range []struct {
+			class uint8
+			want  bool
+		}{
+			{clsSpace, isSpace(b)},
+			{clsEndName, isSpace(b) || b == '/' || b == '>'},
+			{clsEndKey, isSpace(b) || b == '/' || b == '>' || b == '='},
+			{clsEndValue, isSpace(b) || b == '>'},
+		} {
+			if got := scanClass[b]&tc.class != 0; got != tc.want {
+				t.Errorf("byte %q, class %b: got %v", b, tc.class, got)
+			}
+		}
+	}
+}
