@@ -187,6 +187,10 @@ func readVarint(b []byte) (uint64, int) {
 	return v, n
 }
 
+// maxQUICHello bounds the CRYPTO data held per pending flow: a browser's
+// ClientHello with a post-quantum key share is about 2 KB.
+const maxQUICHello = 8 << 10
+
 // cryptoStream gathers the client's CRYPTO frames, which may come in any
 // order and across packets and datagrams, until they hold the ClientHello.
 type cryptoStream struct {
@@ -196,7 +200,7 @@ type cryptoStream struct {
 
 // add takes the frames of one decrypted Initial packet. It fails on a
 // frame a client's first flight does not carry, or on data past
-// maxHello.
+// maxQUICHello.
 func (s *cryptoStream) add(frames []byte) error {
 	for len(frames) > 0 {
 		typ, n := readVarint(frames)
@@ -215,8 +219,8 @@ func (s *cryptoStream) add(frames []byte) error {
 			if n2 == 0 || uint64(len(frames)-n1-n2) < length {
 				return errBadInitial
 			}
-			if off+length > maxHello {
-				return fmt.Errorf("ClientHello past %d bytes: %w", maxHello, errBadInitial)
+			if off+length > maxQUICHello {
+				return fmt.Errorf("ClientHello past %d bytes: %w", maxQUICHello, errBadInitial)
 			}
 			s.write(int(off), frames[n1+n2:n1+n2+int(length)])
 			frames = frames[n1+n2+int(length):]

@@ -16,7 +16,7 @@ import (
 // clientInitials returns the datagrams a real QUIC client (quic-go) sends
 // to open a connection to serverName: its Initial packets, until its
 // ClientHello is whole. Nothing answers it.
-func clientInitials(t *testing.T, serverName string, alpn []string) [][]byte {
+func clientInitials(t testing.TB, serverName string, alpn []string) [][]byte {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -114,4 +114,36 @@ func TestDamagedInitials(t *testing.T) {
 			t.Errorf("%s: unexpected error %v", what, err)
 		}
 	}
+}
+
+// FuzzInitial feeds arbitrary datagrams, starting from a real client's,
+// to the ClientHello reader: it must never panic, and a name comes only
+// with a whole ClientHello.
+//
+//	go test -run x -fuzz FuzzInitial -fuzztime 60s ./proxy/relay
+func FuzzInitial(f *testing.F) {
+	for _, d := range clientInitials(f, "relay.example", []string{"h3"}) {
+		f.Add(d)
+	}
+	f.Fuzz(func(t *testing.T, d []byte) {
+		var h helloState
+		name, done, err := h.feed(d)
+		if name != "" && (!done || err != nil) {
+			t.Errorf("name %q with done %v, err %v", name, done, err)
+		}
+	})
+}
+
+// FuzzCryptoFrames feeds arbitrary decrypted frames to the CRYPTO stream
+// and whatever ClientHello it assembles to the server-name reader.
+func FuzzCryptoFrames(f *testing.F) {
+	f.Add([]byte{0x06, 0x00, 0x04, 0x01, 0x00, 0x00, 0x00})
+	f.Add([]byte{0x00, 0x01, 0x06, 0x40, 0x10, 0x02, 'h', 'i'})
+	f.Fuzz(func(t *testing.T, frames []byte) {
+		var s cryptoStream
+		s.add(frames)
+		if hello := s.clientHello(); hello != nil {
+			serverNameOf(hello)
+		}
+	})
 }

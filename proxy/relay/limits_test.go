@@ -223,3 +223,38 @@ func quicInitials(t *testing.T, serverName string) [][]byte {
 	}
 	return grams
 }
+
+// TestPendingFlowsBounded: first datagrams whose ClientHello never ends,
+// from many addresses, hold at most a bounded number of flows, which are
+// dropped once their time is up.
+func TestPendingFlowsBounded(t *testing.T) {
+	sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	r, addr, _ := startRelay(t, sink.LocalAddr().String(), relayName, nil)
+	raddr, _ := net.ResolveUDPAddr("udp", addr)
+	first := quicInitials(t, relayName)[0] // the rest of the ClientHello never comes
+	const clients, held = 300, 256         // held: the relay's maxPending
+	for i := range clients {
+		c, err := net.DialUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 1+byte(i/250), 1+byte(i%250))}, raddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.Write(first)
+		if i%20 == 19 {
+			time.Sleep(20 * time.Millisecond) // within the relay's receive buffer
+		}
+	}
+	if err := eventually(2*time.Second, func() bool { return r.Stats().Dropped == clients-held }); err != nil {
+		t.Fatalf("%+v: want %d datagrams dropped beyond %d held flows", r.Stats(), clients-held, held)
+	}
+	if err := eventually(6*time.Second, func() bool { return r.Stats().Dropped == clients }); err != nil {
+		t.Fatalf("%+v: the %d held flows were not dropped after their time", r.Stats(), held)
+	}
+	if st := r.Stats(); st.Flows != 0 || st.Bytes != 0 {
+		t.Errorf("%+v: nothing may reach the edge", st)
+	}
+}

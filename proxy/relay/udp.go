@@ -23,9 +23,12 @@ const minInitial = 1200
 // A new flow is held until its ClientHello names the relay's domain: at
 // most helloDatagrams datagrams, for at most helloTimeout. A post-quantum
 // key share spreads a ClientHello over two or three datagrams.
+// At most maxPending flows are held at once (each holds up to ~20 KB), so
+// that forged Initials from spoofed addresses cost a bounded memory.
 const (
-	helloDatagrams = 8
+	helloDatagrams = 6
 	helloTimeout   = 3 * time.Second
+	maxPending     = 256
 )
 
 // udpRelay maps each reader's address to a flow: a socket connected to
@@ -39,9 +42,10 @@ type udpRelay struct {
 	ctx context.Context
 
 	// refused holds, for helloTimeout, the addresses whose flow was
-	// refused, so that their retransmissions are dropped unread. Only
-	// serveUDP's goroutine touches it.
+	// refused, so that their retransmissions are dropped unread; pending
+	// counts the flows held. Only serveUDP's goroutine touches them.
 	refused map[netip.AddrPort]time.Time
+	pending int
 }
 
 // maxRefused bounds the addresses remembered as refused.
@@ -108,7 +112,7 @@ func (u *udpRelay) flow(from netip.AddrPort, first []byte) *flow {
 	if f != nil {
 		return f
 	}
-	if _, ok := u.refused[from]; ok || len(first) < minInitial || first[0]&0x80 == 0 {
+	if _, ok := u.refused[from]; ok || len(first) < minInitial || first[0]&0x80 == 0 || u.pending >= maxPending {
 		u.r.stats.dropped.Add(1)
 		return nil
 	}
@@ -121,6 +125,7 @@ func (u *udpRelay) flow(from netip.AddrPort, first []byte) *flow {
 	u.mu.Lock()
 	u.fl[from] = f
 	u.mu.Unlock()
+	u.pending++
 	return f
 }
 
@@ -154,6 +159,7 @@ func (u *udpRelay) hold(from netip.AddrPort, f *flow, d []byte) {
 		return
 	}
 	f.up = c.(*net.UDPConn)
+	u.pending--
 	u.r.stats.flows.Add(1)
 	for _, g := range f.held {
 		if _, err := f.up.Write(g); err == nil {
@@ -185,6 +191,7 @@ func (u *udpRelay) sweepPending(now time.Time) {
 	}
 	u.mu.Unlock()
 	for _, f := range overdue {
+		u.pending--
 		u.r.admit.release(f.key)
 		u.r.stats.dropped.Add(1)
 	}
@@ -193,10 +200,9 @@ func (u *udpRelay) sweepPending(now time.Time) {
 // endPending forgets a pending flow.
 func (u *udpRelay) endPending(from netip.AddrPort, f *flow) {
 	u.mu.Lock()
-	if u.fl[from] == f {
-		delete(u.fl, from)
-	}
+	delete(u.fl, from)
 	u.mu.Unlock()
+	u.pending--
 	u.r.admit.release(f.key)
 }
 
