@@ -109,7 +109,7 @@ func (r *htmlRewriter) privacyAttr(raw []byte, a *attr) bool {
 	if a.kind == attrSrcset {
 		return false
 	}
-	v := bytes.TrimLeft(raw[a.v0:a.v1], " \t\r\n\f")
+	v := trimLeftSpace(raw[a.v0:a.v1])
 	if !maybeNotLocal(v) {
 		return false
 	}
@@ -135,6 +135,16 @@ func (r *htmlRewriter) privacyAttr(raw []byte, a *attr) bool {
 		return true
 	}
 	return false
+}
+
+// trimLeftSpace returns v without leading HTML white space. It is
+// bytes.TrimLeft(v, " \t\r\n\f") without building the cutset's table on
+// every call.
+func trimLeftSpace(v []byte) []byte {
+	for len(v) > 0 && scanClass[v[0]]&clsSpace != 0 {
+		v = v[1:]
+	}
+	return v
 }
 
 // maybeNotLocal reports, without allocating, whether a URL value could
