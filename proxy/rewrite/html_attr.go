@@ -211,7 +211,7 @@ func (r *htmlRewriter) scanStartTag(data []byte) int {
 		r.attrs = append(r.attrs, attr{saved: -1}) // scanned in place
 		a := &r.attrs[len(r.attrs)-1]
 		i = scanAttr(data, i, a)
-		if a.k1 > a.k0 && !r.seen(data, data[a.k0:a.k1]) {
+		if a.k1 > a.k0 && (saved == 0 || !r.seen(data, data[a.k0:a.k1])) {
 			a.saved = saved
 			saved++
 		}
