@@ -382,6 +382,9 @@ func foldedName(name string, b []byte) string {
 	if len(name) != len(b) {
 		return ""
 	}
+	if string(b) == name {
+		return name // the usual lower-case name, compared without a loop
+	}
 	for i, c := range b {
 		if lowerASCII(c) != name[i] {
 			return ""
