@@ -184,3 +184,61 @@ func FuzzDocURL(f *testing.F) {
 		}
 	})
 }
+
+// TestLocalOriginURL checks the shortcut of privacyAttr against classify:
+// it says local only where classify does, and it takes the usual origin
+// URLs.
+func TestLocalOriginURL(t *testing.T) {
+	d := htmlDoc(t, "www.rferl.org", htmlRFEHosts, "https://www.rferl.org/")
+	for _, tc := range []struct {
+		v    string
+		fast bool // the shortcut must take it
+	}{
+		{"https://gdb.rferl.org/509AE2AB_w66_r1.png", true},
+		{"HTTPS://www.rferl.org/a/1.html", true},
+		{"http://www.rferl.org", true},
+		{"//www.svoboda.org/a?x=1#y", true},
+		{"https://www.rferl.org/a \t\n", true},
+		{"https://www.rferl.org/b/ss/x?y=1", false}, // a beacon path
+		{"https://www.rferl.org/B/SS/x", false},
+		{"https://www.rferl.org/ns.html?id=gtm-1", false},
+		{"https://www.rferl.org./a", false},
+		{"https://WWW.rferl.org/a", false},
+		{"https://www.rferl.org:443/a", false},
+		{"https://u@www.rferl.org/a", false},
+		{"https:\\\\www.rferl.org/a", false},
+		{"https://www.rferl.org\\a", false},
+		{"https://www.rferl.org.evil.com/a", false},
+		{"https://evil.com/www.rferl.org", false},
+		{"https://www.google-analytics.com/collect", false},
+		{"https:///www.rferl.org", false},
+		{"https://", false},
+		{"//", false},
+		{"/a/1.html", false},
+		{"javascript:x", false},
+		{"httpx://www.rferl.org/", false},
+		{"https:/www.rferl.org/", false},
+	} {
+		got := d.localOriginURL([]byte(tc.v))
+		if got && d.classify(tc.v) != urlLocal {
+			t.Errorf("localOriginURL(%q) = true, classify says %d", tc.v, d.classify(tc.v))
+		}
+		if got != tc.fast {
+			t.Errorf("localOriginURL(%q) = %v, want %v", tc.v, got, tc.fast)
+		}
+	}
+}
+
+// FuzzLocalOriginURL checks that the shortcut of privacyAttr never says
+// local where classify does not.
+func FuzzLocalOriginURL(f *testing.F) {
+	f.Add("https://gdb.rferl.org/509AE2AB_w66_r1.png")
+	f.Add("//www.rferl.org/b/ss/x")
+	f.Add("http://www.svoboda.org?x#y ")
+	d := htmlDoc(f, "www.rferl.org", htmlRFEHosts, "https://www.rferl.org/")
+	f.Fuzz(func(t *testing.T, v string) {
+		if d.localOriginURL([]byte(v)) && d.classify(v) != urlLocal {
+			t.Errorf("localOriginURL(%q) = true, classify says %d", v, d.classify(v))
+		}
+	})
+}

@@ -121,6 +121,9 @@ func (r *htmlRewriter) privacyAttr(raw []byte, a *attr) bool {
 			return false
 		}
 	}
+	if !(a.fetch == fetchLink && bytes.IndexByte(v, '?') >= 0) && plainValue(v) && r.d.localOriginURL(v) {
+		return false // an origin URL: local, as classify would say
+	}
 	val := r.value(raw, a)
 	a.class = r.d.classify(val)
 	if a.class != urlLocal {

@@ -97,6 +97,17 @@ func (m *Mapper) IsOrigin(host string) bool {
 	return ok && m.hosts[n]
 }
 
+// originHost returns the origin host h (lower case, no port) as the
+// Mapper's own string, without allocating; ok is false for other hosts.
+// It finds it in roots, which holds HostPrefix+h for each origin host.
+func (m *Mapper) originHost(h []byte) (host string, ok bool) {
+	root, ok := m.roots[string(h)]
+	if !ok {
+		return "", false
+	}
+	return root[len(HostPrefix):], true
+}
+
 // MirrorRoot returns the mirror path that stands for the root of an origin
 // host: "" for the primary site, "/_z/host" for the others. The host must be
 // an origin host in normalized form.

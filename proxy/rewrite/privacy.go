@@ -52,6 +52,45 @@ func (d *Doc) classify(ref string) urlClass {
 	return urlForeign
 }
 
+// localOriginURL reports, without allocating, whether v, the raw value of
+// an attribute that needs no decoding (plainValue), is an absolute or
+// protocol-relative URL on an origin host that no rule blocks, which
+// classify says is urlLocal. It is a shortcut for the commonest URLs of a
+// page: it reports false for any URL it does not read the simple way
+// (an upper-case host, user info, a port, backslashes), which classify
+// then judges.
+func (d *Doc) localOriginURL(v []byte) bool {
+	for len(v) > 0 && isSpace(v[len(v)-1]) {
+		v = v[:len(v)-1] // classify trims white space
+	}
+	i := 0
+	switch {
+	case hasPrefixFoldASCII(v, "https://"):
+		i = len("https://")
+	case hasPrefixFoldASCII(v, "http://"):
+		i = len("http://")
+	case hasPrefixFoldASCII(v, "//"):
+		i = len("//")
+	default:
+		return false
+	}
+	end := i
+	for end < len(v) && isLowerHostByte(v[end]) {
+		end++
+	}
+	if end == i || v[end-1] == '.' || end < len(v) && v[end] != '/' && v[end] != '?' && v[end] != '#' {
+		return false // as splitHost would read it: host is v[i:end]
+	}
+	host, ok := d.Mapper.originHost(v[i:end])
+	return ok && !d.rules().blocksURLBytes(host, v[end:])
+}
+
+// isLowerHostByte reports whether c may be part of a host name that
+// splitHost reads as it is: a lower-case letter, a digit, '-' or '.'.
+func isLowerHostByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.'
+}
+
 // schemeClass classifies a URL with a scheme other than http(s).
 func schemeClass(v string) urlClass {
 	scheme, _, _ := strings.Cut(v, ":")

@@ -304,6 +304,34 @@ func (r *Rules) BlocksURL(host, pathQuery string) bool {
 	return false
 }
 
+// blocksURLBytes is BlocksURL for a path and query in bytes, without
+// allocating.
+func (r *Rules) blocksURLBytes(host string, pathQuery []byte) bool {
+	if r.Tracker(host) != "" {
+		return true
+	}
+	for _, p := range r.paths {
+		if hasPrefixFoldASCII(pathQuery, p.prefix) && (p.host == "" || underHost(host, p.host)) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasPrefixFoldASCII reports whether b starts with prefix, in ASCII case
+// folding: equalFoldString(string(b[:len(prefix)]), prefix).
+func hasPrefixFoldASCII(b []byte, prefix string) bool {
+	if len(b) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		if lowerASCII(b[i]) != lowerASCII(prefix[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 // equalFoldString is strings.EqualFold for ASCII case only.
 func equalFoldString(a, b string) bool {
 	if len(a) != len(b) {
