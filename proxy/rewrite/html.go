@@ -178,6 +178,16 @@ func (r *htmlRewriter) run(s *source) error {
 			copied = s.off
 			continue
 		}
+		if data[0] != '<' && r.skip.name == "" {
+			// Text, copied as is, up to the next '<': the commonest
+			// token, taken before the general case.
+			if i := bytes.IndexByte(data, '<'); i >= 0 {
+				s.off += i
+			} else {
+				s.off += len(data)
+			}
+			continue
+		}
 		var kind tokKind
 		var n int
 		if data[0] == '<' && len(data) > 1 && isLetter(data[1]) {
