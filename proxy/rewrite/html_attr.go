@@ -12,19 +12,20 @@ import (
 // tokenizer's TagAttr can unescape a value when it holds character
 // references.
 type attr struct {
-	k0, k1 int  // key
-	v0, v1 int  // value, without quotes
-	quote  byte // '"', '\'' or 0
-	saved  int  // index among the tokenizer's attributes, -1 if it dropped it
-	kind   attrKind
-	edit   uint8 // editNone, editSet or editDrop
-	cut    int   // with editSet, the new value is val + raw[cut:v1]
-	fetch  fetchKind
-	class  urlClass // of a fetch or link URL, before rewriting
+	k0, k1 int // key
+	v0, v1 int // value, without quotes
+	saved  int // index among the tokenizer's attributes, -1 if it dropped it
+	cut    int // with editSet, the new value is val + raw[cut:v1]
 	// val and dv index r.strs (plus one; 0 for none), which keeps attr
 	// free of pointers, cheap to append: val is the new value (or the
 	// value kept for judge), dv the decoded value once value was called.
 	val, dv int32
+	// The small fields come last, packed together.
+	quote byte // '"', '\'' or 0
+	kind  attrKind
+	edit  uint8 // editNone, editSet or editDrop
+	fetch fetchKind
+	class urlClass // of a fetch or link URL, before rewriting
 }
 
 const (
@@ -54,18 +55,19 @@ const (
 // tagInfo is what a start tag's attributes say about the element.
 type tagInfo struct {
 	name      string // lower case when it matters to the rewriter, else ""
-	metaURL   bool   // meta whose content is a URL (og:image, ...)
-	refresh   bool   // meta http-equiv=refresh
 	typ0      int    // the raw type attribute of a script is raw[typ0:typ1]
 	typ1      int
-	hasType   bool
-	res       int   // index of the src/href of a script or link, -1 if none
-	integrity int   // index of the integrity attribute, -1 if none
-	src       int   // index of the src attribute, -1 if none
-	post      int   // index of data-telegram-post, -1 if none
-	relHint   bool  // link rel dns-prefetch or preconnect
-	relLoad   bool  // link rel that loads what it names (stylesheet, icon, preload, ...)
-	small     uint8 // how many of width and height are 0 or 1 pixel
+	res       int // index of the src/href of a script or link, -1 if none
+	integrity int // index of the integrity attribute, -1 if none
+	src       int // index of the src attribute, -1 if none
+	post      int // index of data-telegram-post, -1 if none
+	// The small fields come last, packed together.
+	hasType bool
+	metaURL bool  // meta whose content is a URL (og:image, ...)
+	refresh bool  // meta http-equiv=refresh
+	relHint bool  // link rel dns-prefetch or preconnect
+	relLoad bool  // link rel that loads what it names (stylesheet, icon, preload, ...)
+	small   uint8 // how many of width and height are 0 or 1 pixel
 }
 
 // scriptType returns the raw type attribute of a script start tag raw.
