@@ -742,3 +742,23 @@ func TestScanClass(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainValue checks both of plainValue's ways, for short and long
+// values: any refused byte anywhere makes a value not plain.
+func TestPlainValue(t *testing.T) {
+	for _, n := range []int{1, 10, 31, 32, 33, 100} {
+		v := bytes.Repeat([]byte("a/"), n)[:n]
+		if !plainValue(v) {
+			t.Errorf("%q: not plain", v)
+		}
+		for _, c := range []byte("&\"'\x00\r") {
+			for i := range v {
+				w := bytes.Clone(v)
+				w[i] = c
+				if plainValue(w) {
+					t.Errorf("%q: plain", w)
+				}
+			}
+		}
+	}
+}
