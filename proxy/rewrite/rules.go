@@ -275,17 +275,18 @@ func (s *nameSet) has(name string) bool {
 // case, no port), or "" when none does. A rule for a host also blocks
 // every host under it.
 func (r *Rules) Tracker(host string) string {
-	for h := host; h != ""; {
+	for h := host; ; {
+		i := strings.IndexByte(h, '.')
+		if i < 0 {
+			// add takes only names with a dot: a name without one, such
+			// as a top-level domain, is not looked up.
+			return ""
+		}
 		if name, ok := r.hosts[h]; ok {
 			return name
 		}
-		i := strings.IndexByte(h, '.')
-		if i < 0 {
-			break
-		}
 		h = h[i+1:]
 	}
-	return ""
 }
 
 // BlocksURL reports whether a URL on host (lower case, no port) with the
@@ -455,17 +456,16 @@ func (r *Rules) namesTracker(text []byte) bool {
 // trackerBytes is Tracker for a lower-case host in bytes, without
 // allocating.
 func (r *Rules) trackerBytes(host []byte) bool {
-	for h := host; len(h) > 0; {
+	for h := host; ; {
+		i := bytes.IndexByte(h, '.')
+		if i < 0 {
+			return false // a name without a dot is never blocked (see Tracker)
+		}
 		if _, ok := r.hosts[string(h)]; ok {
 			return true
 		}
-		i := bytes.IndexByte(h, '.')
-		if i < 0 {
-			break
-		}
 		h = h[i+1:]
 	}
-	return false
 }
 
 // lowerInto appends b, lower-cased, to dst.

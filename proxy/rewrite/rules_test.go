@@ -376,3 +376,25 @@ func TestPrivacyHeaders(t *testing.T) {
 		t.Errorf("headers left: %v", h)
 	}
 }
+
+// TestRulesHostsDotted checks what Tracker relies on to skip the last
+// label of a host: every blocked host name holds a dot.
+func TestRulesHostsDotted(t *testing.T) {
+	r, err := DefaultRules().Extend(RuleSet{BlockHosts: []string{"a.example", ".b.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rs := range []*Rules{DefaultRules(), r} {
+		if len(rs.hosts) < 10 {
+			t.Fatalf("only %d blocked hosts", len(rs.hosts))
+		}
+		for h := range rs.hosts {
+			if !strings.Contains(h, ".") {
+				t.Errorf("blocked host %q has no dot", h)
+			}
+		}
+	}
+	if r.Tracker(".b.example") == "" || r.Tracker("x.a.example") == "" || r.Tracker("example") != "" {
+		t.Error("Tracker misses a blocked host")
+	}
+}
