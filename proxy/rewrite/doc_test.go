@@ -219,6 +219,7 @@ func TestLocalOriginURL(t *testing.T) {
 		{"httpx://www.rferl.org/", false},
 		{"https:/www.rferl.org/", false},
 	} {
+		checkPlainOrigin(t, d, tc.v)
 		got := d.localOriginURL([]byte(tc.v))
 		if got && d.classify(tc.v) != urlLocal {
 			t.Errorf("localOriginURL(%q) = true, classify says %d", tc.v, d.classify(tc.v))
@@ -240,5 +241,18 @@ func FuzzLocalOriginURL(f *testing.F) {
 		if d.localOriginURL([]byte(v)) && d.classify(v) != urlLocal {
 			t.Errorf("localOriginURL(%q) = true, classify says %d", v, d.classify(v))
 		}
+		checkPlainOrigin(t, d, v)
 	})
+}
+
+// checkPlainOrigin checks that plainOrigin finds what originPrefix does.
+func checkPlainOrigin(t *testing.T, d *Doc, v string) {
+	n, root, ok := d.plainOrigin([]byte(v))
+	if !ok {
+		return
+	}
+	wn, wroot, wok := d.originPrefix(v, 0)
+	if host := root[len(HostPrefix):]; !wok || n != wn || d.hostRoot(host) != wroot {
+		t.Errorf("plainOrigin(%q) = %d, %q; originPrefix: %d, %q, %v", v, n, root, wn, wroot, wok)
+	}
 }

@@ -633,6 +633,16 @@ func (r *htmlRewriter) spliceURL(raw []byte, a *attr) bool {
 	if !(v[0] == '/' || v[0] == 'h' || v[0] == 'H') || !plainValue(v) {
 		return false
 	}
+	if n, root, ok := r.d.plainOrigin(v); ok && (n < 32 || len(v) <= 32) {
+		// The usual origin URL, read in place as originPrefix would
+		// read it below (there, from its first 32 bytes).
+		if root[len(HostPrefix):] == r.d.Mapper.site && r.root == "" {
+			root = "" // the primary site, in a document of the primary site
+		}
+		rest := string(v[n:min(len(v), n+4)])
+		a.edit, a.val, a.cut = editSet, r.keep(joinRoot(root, rest)), a.v0+n
+		return true
+	}
 	// originPrefix reads the byte after the prefix it finds: the first
 	// bytes of a long value are enough when it ends before them.
 	k := min(len(v), 32)

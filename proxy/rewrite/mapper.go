@@ -97,15 +97,12 @@ func (m *Mapper) IsOrigin(host string) bool {
 	return ok && m.hosts[n]
 }
 
-// originHost returns the origin host h (lower case, no port) as the
-// Mapper's own string, without allocating; ok is false for other hosts.
-// It finds it in roots, which holds HostPrefix+h for each origin host.
-func (m *Mapper) originHost(h []byte) (host string, ok bool) {
-	root, ok := m.roots[string(h)]
-	if !ok {
-		return "", false
-	}
-	return root[len(HostPrefix):], true
+// originRoot returns HostPrefix+h for an origin host h (lower case, no
+// port), without allocating; ok is false for other hosts. The host is
+// root[len(HostPrefix):], the Mapper's own string.
+func (m *Mapper) originRoot(h []byte) (root string, ok bool) {
+	root, ok = m.roots[string(h)]
+	return root, ok
 }
 
 // MirrorRoot returns the mirror path that stands for the root of an origin
