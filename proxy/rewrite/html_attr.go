@@ -371,6 +371,9 @@ func knownAttr(key []byte) (string, attrRole) {
 	if len(key) == 0 || len(key) > maxAttrName {
 		return "", roleOther
 	}
+	if string(key) == "class" {
+		return "class", roleText // half the attributes of a page: compared inline first
+	}
 	h := attrHash(key)
 	name := foldedName(attrNames[h], key)
 	if name == "" {
