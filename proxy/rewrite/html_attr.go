@@ -195,7 +195,10 @@ var knownTags = hashTable(tagHash,
 // or -1 when data ends first.
 func (r *htmlRewriter) scanStartTag(data []byte) int {
 	name, i := tagName(data)
-	r.tag = tagInfo{name: knownTag(name), res: -1, integrity: -1, src: -1, post: -1}
+	// Set in two steps: one literal with the name would be built on the
+	// stack and then copied.
+	r.tag = tagInfo{res: -1, integrity: -1, src: -1, post: -1}
+	r.tag.name = knownTag(name)
 	r.attrs = r.attrs[:0]
 	clear(r.strs)
 	r.strs = r.strs[:0]
