@@ -188,6 +188,13 @@ func (r *htmlRewriter) run(s *source) error {
 			}
 			continue
 		}
+		if data[0] == '<' && len(data) > 2 && data[1] == '/' && isLetter(data[2]) && r.endTagsPlain() {
+			// An end tag, copied as is: the next commonest token.
+			if n := tagLen(data); n >= 0 {
+				s.off += n
+				continue
+			}
+		}
 		var kind tokKind
 		var n int
 		if data[0] == '<' && len(data) > 1 && isLetter(data[1]) {
@@ -263,6 +270,13 @@ func (r *htmlRewriter) run(s *source) error {
 			}
 		}
 	}
+}
+
+// endTagsPlain reports whether an end tag needs nothing but copying now:
+// none of the end tags that run watches for (see tokEnd there) matters.
+func (r *htmlRewriter) endTagsPlain() bool {
+	return !r.dropEnd && r.skip.name == "" && r.noscript == 0 &&
+		(r.depth > 0 || r.d.Footer == "" || r.footerDone)
 }
 
 // isEndTagOf reports whether tok, an end tag, closes the element name
