@@ -219,8 +219,8 @@ func TestLocalOriginURL(t *testing.T) {
 		{"httpx://www.rferl.org/", false},
 		{"https:/www.rferl.org/", false},
 	} {
-		checkPlainOrigin(t, d, tc.v)
-		got := d.localOriginURL([]byte(tc.v))
+		checkPlainOrigin(t, newHTMLRewriter(nil, d, 0), tc.v)
+		got := newHTMLRewriter(nil, d, 0).localOriginURL([]byte(tc.v))
 		if got && d.classify(tc.v) != urlLocal {
 			t.Errorf("localOriginURL(%q) = true, classify says %d", tc.v, d.classify(tc.v))
 		}
@@ -237,22 +237,25 @@ func FuzzLocalOriginURL(f *testing.F) {
 	f.Add("//www.rferl.org/b/ss/x")
 	f.Add("http://www.svoboda.org?x#y ")
 	d := htmlDoc(f, "www.rferl.org", htmlRFEHosts, "https://www.rferl.org/")
+	r := newHTMLRewriter(nil, d, 0) // kept: its last origin host too
 	f.Fuzz(func(t *testing.T, v string) {
-		if d.localOriginURL([]byte(v)) && d.classify(v) != urlLocal {
+		if r.localOriginURL([]byte(v)) && d.classify(v) != urlLocal {
 			t.Errorf("localOriginURL(%q) = true, classify says %d", v, d.classify(v))
 		}
-		checkPlainOrigin(t, d, v)
+		checkPlainOrigin(t, r, v)
 	})
 }
 
 // checkPlainOrigin checks that plainOrigin finds what originPrefix does.
-func checkPlainOrigin(t *testing.T, d *Doc, v string) {
-	n, root, ok := d.plainOrigin([]byte(v))
+func checkPlainOrigin(t *testing.T, r *htmlRewriter, v string) {
+	n, o, ok := r.plainOrigin([]byte(v))
 	if !ok {
 		return
 	}
+	d := r.d
+	host := o.root[len(HostPrefix):]
 	wn, wroot, wok := d.originPrefix(v, 0)
-	if host := root[len(HostPrefix):]; !wok || n != wn || d.hostRoot(host) != wroot {
-		t.Errorf("plainOrigin(%q) = %d, %q; originPrefix: %d, %q, %v", v, n, root, wn, wroot, wok)
+	if !wok || n != wn || d.hostRoot(host) != wroot || o.tracker != (d.rules().Tracker(host) != "") {
+		t.Errorf("plainOrigin(%q) = %d, %+v; originPrefix: %d, %q, %v", v, n, o, wn, wroot, wok)
 	}
 }

@@ -134,6 +134,8 @@ type htmlRewriter struct {
 	footerDone bool // Doc.Footer was written
 	noscript   int  // open <noscript> elements, whose content is read as HTML
 
+	origin originHost // the last origin host plainOrigin found
+
 	attrs []attr
 	strs  []string // strings of the current tag's attrs (attr.val, attr.dv)
 	tag   tagInfo

@@ -639,9 +639,10 @@ func (r *htmlRewriter) spliceURL(raw []byte, a *attr) bool {
 	if !(v[0] == '/' || v[0] == 'h' || v[0] == 'H') || !plainValue(v) {
 		return false
 	}
-	if n, root, ok := r.d.plainOrigin(v); ok && (n < 32 || len(v) <= 32) {
+	if n, o, ok := r.plainOrigin(v); ok && (n < 32 || len(v) <= 32) {
 		// The usual origin URL, read in place as originPrefix would
 		// read it below (there, from its first 32 bytes).
+		root := o.root
 		if root[len(HostPrefix):] == r.d.Mapper.site && r.root == "" {
 			root = "" // the primary site, in a document of the primary site
 		}

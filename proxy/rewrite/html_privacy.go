@@ -121,7 +121,7 @@ func (r *htmlRewriter) privacyAttr(raw []byte, a *attr) bool {
 			return false
 		}
 	}
-	if !(a.fetch == fetchLink && bytes.IndexByte(v, '?') >= 0) && plainValue(v) && r.d.localOriginURL(v) {
+	if !(a.fetch == fetchLink && bytes.IndexByte(v, '?') >= 0) && plainValue(v) && r.localOriginURL(v) {
 		return false // an origin URL: local, as classify would say
 	}
 	val := r.value(raw, a)
@@ -138,6 +138,45 @@ func (r *htmlRewriter) privacyAttr(raw []byte, a *attr) bool {
 		return true
 	}
 	return false
+}
+
+// localOriginURL reports, without allocating, whether v, the raw value of
+// an attribute that needs no decoding (plainValue), is an absolute or
+// protocol-relative URL on an origin host that no rule blocks, which
+// classify says is urlLocal. It is a shortcut for the commonest URLs of a
+// page: it reports false for any URL that plainHost does not read, which
+// classify then judges.
+func (r *htmlRewriter) localOriginURL(v []byte) bool {
+	for len(v) > 0 && isSpace(v[len(v)-1]) {
+		v = v[:len(v)-1] // classify trims white space
+	}
+	n, o, ok := r.plainOrigin(v)
+	return ok && !o.tracker && !r.d.rules().blocksPathBytes(o.root[len(HostPrefix):], v[n:])
+}
+
+// originHost is an origin host that plainOrigin looked up.
+type originHost struct {
+	root    string // HostPrefix+host, from Mapper.roots
+	tracker bool   // a tracker rule names the host
+}
+
+// plainOrigin reads the start of v as plainHost does and, when its host
+// is an origin host, returns the length of that prefix and the host. The
+// last host found is kept in r.origin: a page's URLs come in runs on one
+// host, and the look-ups cost more than comparing the name.
+func (r *htmlRewriter) plainOrigin(v []byte) (n int, o originHost, ok bool) {
+	i, end, ok := plainHost(v)
+	if !ok {
+		return 0, originHost{}, false
+	}
+	if h := v[i:end]; r.origin.root == "" || string(h) != r.origin.root[len(HostPrefix):] {
+		root, ok := r.d.Mapper.originRoot(h)
+		if !ok {
+			return 0, originHost{}, false
+		}
+		r.origin = originHost{root: root, tracker: r.d.rules().Tracker(root[len(HostPrefix):]) != ""}
+	}
+	return end, r.origin, true
 }
 
 // trimLeftSpace returns v without leading HTML white space. It is

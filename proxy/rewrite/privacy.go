@@ -52,29 +52,14 @@ func (d *Doc) classify(ref string) urlClass {
 	return urlForeign
 }
 
-// localOriginURL reports, without allocating, whether v, the raw value of
-// an attribute that needs no decoding (plainValue), is an absolute or
-// protocol-relative URL on an origin host that no rule blocks, which
-// classify says is urlLocal. It is a shortcut for the commonest URLs of a
-// page: it reports false for any URL that plainOrigin does not read,
-// which classify then judges.
-func (d *Doc) localOriginURL(v []byte) bool {
-	for len(v) > 0 && isSpace(v[len(v)-1]) {
-		v = v[:len(v)-1] // classify trims white space
-	}
-	n, root, ok := d.plainOrigin(v)
-	return ok && !d.rules().blocksURLBytes(root[len(HostPrefix):], v[n:])
-}
-
-// plainOrigin reads the start of v the simple way: "https://", "http://"
-// or "//" (in any case), then an origin host in lower case, without port,
-// user info or trailing dot, which ends v or is followed by '/', '?' or
-// '#'. It returns the length of that prefix and HostPrefix+host, without
-// allocating. ok is false for anything else (an upper-case host, a port,
-// backslashes, ...), which splitHost and originPrefix read; for what it
-// reads, they find the same host and originPrefix the same length.
-func (d *Doc) plainOrigin(v []byte) (n int, root string, ok bool) {
-	i := 0
+// plainHost reads the start of v the simple way: "https://", "http://"
+// or "//" (in any case), then a host in lower case, without port, user
+// info or trailing dot, which ends v or is followed by '/', '?' or '#'.
+// It returns the bounds of the host, v[i:end]. ok is false for anything
+// else (an upper-case host, a port, backslashes, ...), which splitHost and
+// originPrefix read; for what it reads, they find the same host, and
+// originPrefix, for an origin host, a prefix of length end.
+func plainHost(v []byte) (i, end int, ok bool) {
 	switch {
 	case hasPrefixFoldASCII(v, "https://"):
 		i = len("https://")
@@ -83,17 +68,16 @@ func (d *Doc) plainOrigin(v []byte) (n int, root string, ok bool) {
 	case hasPrefixFoldASCII(v, "//"):
 		i = len("//")
 	default:
-		return 0, "", false
+		return 0, 0, false
 	}
-	end := i
+	end = i
 	for end < len(v) && isLowerHostByte(v[end]) {
 		end++
 	}
 	if end == i || v[end-1] == '.' || end < len(v) && v[end] != '/' && v[end] != '?' && v[end] != '#' {
-		return 0, "", false
+		return 0, 0, false
 	}
-	root, ok = d.Mapper.originRoot(v[i:end])
-	return end, root, ok
+	return i, end, true
 }
 
 // isLowerHostByte reports whether c may be part of a host name that

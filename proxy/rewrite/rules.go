@@ -305,12 +305,10 @@ func (r *Rules) BlocksURL(host, pathQuery string) bool {
 	return false
 }
 
-// blocksURLBytes is BlocksURL for a path and query in bytes, without
-// allocating.
-func (r *Rules) blocksURLBytes(host string, pathQuery []byte) bool {
-	if r.Tracker(host) != "" {
-		return true
-	}
+// blocksPathBytes reports, without allocating, whether a beacon path rule
+// blocks a URL on host with the given path and query: BlocksURL but for
+// the host rules (Tracker).
+func (r *Rules) blocksPathBytes(host string, pathQuery []byte) bool {
 	for _, p := range r.paths {
 		if hasPrefixFoldASCII(pathQuery, p.prefix) && (p.host == "" || underHost(host, p.host)) {
 			return true
