@@ -38,18 +38,21 @@ func RewriteHTML(dst io.Writer, src io.Reader, d *Doc) error {
 	defer b.release()
 	b.out.Reset(dst)
 	s := &source{r: src, out: b.out, buf: b.in[:0]}
-	err := newHTMLRewriter(b.out, d, 0).run(s)
+	r := newHTMLRewriter(b.out, d, 0)
+	r.script = b.script
+	err := r.run(s)
 	if ferr := b.out.Flush(); err == nil && ferr != nil {
 		err = fmt.Errorf("rewrite html: %w", ferr)
 	}
-	b.in = s.buf
+	b.in, b.script = s.buf, r.script
 	return err
 }
 
 // htmlBuf holds the buffers of one RewriteHTML call, for reuse.
 type htmlBuf struct {
-	out *bufio.Writer
-	in  []byte
+	out    *bufio.Writer
+	in     []byte
+	script []byte // htmlRewriter.script
 }
 
 var htmlBufs = sync.Pool{New: func() any {
