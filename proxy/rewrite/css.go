@@ -112,7 +112,16 @@ func NewCSSWriter(w io.Writer, d *Doc) io.WriteCloser {
 }
 
 func newCSSWriter(w io.Writer, d *Doc) *cssWriter {
-	return &cssWriter{sink: sink{w: w}, d: d, text: textRun{d: d}, url: urlValue{d: d, fetched: true}}
+	c := new(cssWriter)
+	c.reset(w, d)
+	return c
+}
+
+// reset makes c a new writer that keeps the buffers c grew: the HTML
+// rewriter reuses one for each style element of a page.
+func (c *cssWriter) reset(w io.Writer, d *Doc) {
+	*c = cssWriter{sink: sink{w: w, out: c.out[:0]}, d: d, text: textRun{d: d, buf: c.text.buf[:0]},
+		url: urlValue{d: d, fetched: true, buf: c.url.buf[:0]}, funcs: c.funcs[:0]}
 }
 
 // CSS rewrites a CSS fragment such as a style attribute.

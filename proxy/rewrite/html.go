@@ -139,6 +139,10 @@ type htmlRewriter struct {
 
 	origin originHost // the last origin host plainOrigin found
 
+	// The writers of script and style content, reused (see jsWriter).
+	js  *jsWriter
+	css *cssWriter
+
 	attrs []attr
 	strs  []string // strings of the current tag's attrs (attr.val, attr.dv)
 	tag   tagInfo
@@ -315,9 +319,13 @@ func (r *htmlRewriter) rawText(s *source, kind rawKind) error {
 	var w io.WriteCloser
 	switch kind {
 	case rawJS:
-		w = NewJSWriter(r.out, r.d)
+		w = r.jsWriter()
 	case rawCSS:
-		w = NewCSSWriter(r.out, r.d)
+		if r.css == nil {
+			r.css = new(cssWriter)
+		}
+		r.css.reset(r.out, r.d)
+		w = r.css
 	default:
 		w = &embeddedWriter{w: r.out, d: r.d}
 	}
@@ -326,6 +334,15 @@ func (r *htmlRewriter) rawText(s *source, kind rawKind) error {
 		err = cerr
 	}
 	return wrapRead(err)
+}
+
+// jsWriter returns r.js reset to write a script to r.out.
+func (r *htmlRewriter) jsWriter() *jsWriter {
+	if r.js == nil {
+		r.js = new(jsWriter)
+	}
+	r.js.reset(r.out, r.d)
+	return r.js
 }
 
 func wrapRead(err error) error {

@@ -408,7 +408,7 @@ func (r *htmlRewriter) inlineScript(s *source, kind rawKind) error {
 	r.out.Write(r.held.Bytes())
 	var w io.WriteCloser
 	if kind == rawJS {
-		w = NewJSWriter(r.out, r.d)
+		w = r.jsWriter()
 	} else {
 		w = &embeddedWriter{w: r.out, d: r.d}
 	}

@@ -157,7 +157,16 @@ type jsWriter struct {
 // whatever the size of the script or of one literal. Close flushes; it
 // does not close w.
 func NewJSWriter(w io.Writer, d *Doc) io.WriteCloser {
-	return &jsWriter{sink: sink{w: w}, d: d, text: textRun{d: d}, regexOK: true}
+	j := new(jsWriter)
+	j.reset(w, d)
+	return j
+}
+
+// reset makes j a new writer that keeps the buffers j grew: the HTML
+// rewriter reuses one for each script of a page.
+func (j *jsWriter) reset(w io.Writer, d *Doc) {
+	*j = jsWriter{sink: sink{w: w, out: j.out[:0]}, d: d, text: textRun{d: d, buf: j.text.buf[:0]},
+		regexOK: true, braces: j.braces[:0]}
 }
 
 // JS rewrites a small script, such as the value of an onclick attribute.
