@@ -103,6 +103,7 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode bool, log *slog.Logger) error {
 	sh := &shared{metrics: proxy.NewMetrics(), log: log}
 	sh.live.Store(domains.New(cfg.DomainList))
+	applyMemory(cfg, log)
 	if demoMode {
 		fake, err := fakeorigin.Start(demo.Handler())
 		if err != nil {
@@ -340,6 +341,7 @@ func reload(path string, running *config.Config, sh *shared, current *atomic.Poi
 		return
 	}
 	sh.live.Store(domains.New(cfg.DomainList))
+	applyMemory(cfg, log)
 	old := current.Swap(next)
 	old.close()
 	log.Info("reloaded", "config", path, "domains", strings.Join(cfg.DomainList.Names(), " "))

@@ -50,6 +50,15 @@ type Config struct {
 	// AdminPprof adds Go's profiler (/debug/pprof/) to the admin
 	// listener, to find where an edge spends CPU or memory. Off by default.
 	AdminPprof bool `toml:"admin_pprof"`
+	// GCPercent is the Go garbage collector's growth target (GOGC): the
+	// heap may grow by this percentage of the live heap between
+	// collections. Higher trades memory for CPU. The GOGC environment
+	// variable, when set, wins.
+	GCPercent int `toml:"gc_percent"`
+	// MemoryLimit is a soft limit on the process's memory (GOMEMLIMIT):
+	// as it nears, the collector runs more often whatever GCPercent says.
+	// Zero: none. The GOMEMLIMIT environment variable, when set, wins.
+	MemoryLimit Size `toml:"memory_limit"`
 
 	TLS     TLSConfig     `toml:"tls"`
 	ACME    ACMEConfig    `toml:"acme"`
@@ -236,6 +245,8 @@ func defaults(getenv func(string) string, euid int) *Config {
 		StateDir:    userDir(getenv, euid, "STATE_DIRECTORY", "XDG_STATE_HOME", ".local/state", "/var/lib/zerkalo"),
 		LogLevel:    "info",
 		AdminListen: "127.0.0.1:9464",
+		GCPercent:   400,
+		MemoryLimit: 512 << 20,
 		TLS:         TLSConfig{Mode: "self-signed"},
 		ACME:        ACMEConfig{Directory: DefaultACMEDirectory},
 		Origin: OriginConfig{

@@ -76,6 +76,8 @@ state_dir = "/srv/state"
 log_level = "debug"
 admin_listen = "[::1]:9100"
 admin_pprof = true
+gc_percent = 250
+memory_limit = "2GiB"
 [tls]
 mode = "files"
 cert_file = "tls/cert.pem"
@@ -150,6 +152,8 @@ allow_hosts = []
 		LogLevel:    "debug",
 		AdminListen: "[::1]:9100",
 		AdminPprof:  true,
+		GCPercent:   250,
+		MemoryLimit: 2 << 30,
 		TLS: TLSConfig{
 			Mode:     "files",
 			CertFile: filepath.Join(dir, "tls/cert.pem"),
@@ -388,6 +392,8 @@ func TestLoadErrors(t *testing.T) {
 		{"domain trailing dot", "domains = [\"a.test.\"]\n", []string{`1: domains: "a.test.": must not end with a dot`}},
 		{"duplicate domain", "domains = [\n\"a.test\",\n\"a.test\"]\n", []string{`3: domains: "a.test" is listed twice`}},
 		{"bad log level", "\nlog_level = \"verbose\"\n", []string{`2: log_level: "verbose" is not one of`}},
+		{"gc percent too low", "gc_percent = 5\n", []string{`1: gc_percent: 5: must be 10 or more`}},
+		{"negative memory limit", "\nmemory_limit = -1\n", []string{`2: memory_limit: must not be negative`}},
 		{"empty state dir", "state_dir = \"\"\n", []string{`1: state_dir: must not be empty`}},
 		{"empty cache dir", "[cache]\ndir = \"\"\n", []string{`2: cache.dir: must not be empty`}},
 		{"bad tls mode", "[tls]\nmode = \"letsencrypt\"\n", []string{`2: tls.mode: "letsencrypt" is not one of`}},

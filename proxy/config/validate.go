@@ -30,6 +30,7 @@ func (c *Config) Validate() error {
 	v.adminListen()
 	v.nonEmpty(c.StateDir, "state_dir")
 	v.logLevel()
+	v.memory()
 	v.tls()
 	v.acme()
 	v.origin()
@@ -54,6 +55,15 @@ func (v *validator) add(msg string, ids ...string) {
 func (v *validator) nonEmpty(val, key string) {
 	if val == "" {
 		v.add(key+": must not be empty", dotID(key))
+	}
+}
+
+func (v *validator) memory() {
+	if v.c.GCPercent < 10 {
+		v.add(fmt.Sprintf("gc_percent: %d: must be 10 or more (100 is Go's default)", v.c.GCPercent), "gc_percent")
+	}
+	if v.c.MemoryLimit < 0 {
+		v.add("memory_limit: must not be negative (0: none)", "memory_limit")
 	}
 }
 

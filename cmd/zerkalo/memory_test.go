@@ -1,0 +1,46 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"math"
+	"runtime/debug"
+	"testing"
+
+	"zerkalo/proxy/config"
+)
+
+// TestApplyMemory: gc_percent and memory_limit set the collector, unless
+// GOGC or GOMEMLIMIT did.
+func TestApplyMemory(t *testing.T) {
+	gc := debug.SetGCPercent(100)
+	limit := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetGCPercent(gc); debug.SetMemoryLimit(limit) })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, tc := range []struct {
+		gogc, gomemlimit string
+		percent          int
+		limit            config.Size
+		wantPercent      int
+		wantLimit        int64
+	}{
+		{"", "", 400, 512 << 20, 400, 512 << 20},
+		{"", "", 250, 0, 250, math.MaxInt64},
+		{"150", "", 400, 512 << 20, 100, 512 << 20},          // GOGC wins: left as it was
+		{"", "1GiB", 300, 512 << 20, 300, math.MaxInt64 - 1}, // GOMEMLIMIT wins
+	} {
+		t.Setenv("GOGC", tc.gogc)
+		t.Setenv("GOMEMLIMIT", tc.gomemlimit)
+		debug.SetGCPercent(100)
+		debug.SetMemoryLimit(math.MaxInt64 - 1)
+		cfg := config.Default()
+		cfg.GCPercent, cfg.MemoryLimit = tc.percent, tc.limit
+		applyMemory(cfg, log)
+		if got := debug.SetGCPercent(100); got != tc.wantPercent {
+			t.Errorf("GOGC=%q gc_percent=%d: collector at %d %%, want %d", tc.gogc, tc.percent, got, tc.wantPercent)
+		}
+		if got := debug.SetMemoryLimit(-1); got != tc.wantLimit {
+			t.Errorf("GOMEMLIMIT=%q memory_limit=%d: limit %d, want %d", tc.gomemlimit, tc.limit, got, tc.wantLimit)
+		}
+	}
+}
