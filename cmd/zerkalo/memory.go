@@ -11,11 +11,10 @@ import (
 
 // applyMemory sets the garbage collector's target and the soft memory
 // limit from gc_percent and memory_limit, unless the GOGC or GOMEMLIMIT
-// environment variable set them for the process. The defaults (400 %,
-// 512 MiB) make the collector run about four times less often than Go's
-// own, which cost the edge about an eighth of its CPU on misses (see
-// bench/README.md), while the limit keeps a small machine's memory in
-// bounds.
+// environment variable set them for the process. The defaults are Go's
+// own (100 %, no limit); 400 % with a limit made a miss cost 5–12 % less
+// CPU for a few hundred MB more memory under a flood of misses (see
+// bench/README.md).
 func applyMemory(cfg *config.Config, log *slog.Logger) {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(cfg.GCPercent)

@@ -245,8 +245,7 @@ func defaults(getenv func(string) string, euid int) *Config {
 		StateDir:    userDir(getenv, euid, "STATE_DIRECTORY", "XDG_STATE_HOME", ".local/state", "/var/lib/zerkalo"),
 		LogLevel:    "info",
 		AdminListen: "127.0.0.1:9464",
-		GCPercent:   400,
-		MemoryLimit: 512 << 20,
+		GCPercent:   100,
 		TLS:         TLSConfig{Mode: "self-signed"},
 		ACME:        ACMEConfig{Directory: DefaultACMEDirectory},
 		Origin: OriginConfig{
