@@ -1,14 +1,11 @@
 package relay_test
 
 import (
-	"context"
 	"crypto/tls"
 	"io"
 	"net"
 	"testing"
 	"time"
-
-	"github.com/quic-go/quic-go"
 
 	"zerkalo/proxy/certs"
 	"zerkalo/proxy/relay"
@@ -146,7 +143,7 @@ func TestLimitsUDP(t *testing.T) {
 	limits := relay.Limits{MaxConns: 6, PerClient: 4, IdleTimeout: 300 * time.Millisecond}
 	r, addr, _ := startRelay(t, echo.LocalAddr().String(), relayName, func(c *relay.Config) { c.Limits = limits })
 	raddr, _ := net.ResolveUDPAddr("udp", addr)
-	grams := quicInitials(t, relayName) // a real client's first datagrams
+	grams := relay.ClientInitials(t, relayName, []string{"h3"}) // a real client's first datagrams
 	send := func(local string, n int, pkts ...[]byte) []*net.UDPConn {
 		var cs []*net.UDPConn
 		for range n {
@@ -189,41 +186,6 @@ func TestLimitsUDP(t *testing.T) {
 	}
 }
 
-// quicInitials returns the first datagrams a real QUIC client (quic-go)
-// sends to open a connection to serverName, up to its ClientHello's end:
-// what it sends before it hears anything back.
-func quicInitials(t *testing.T, serverName string) [][]byte {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		quic.DialAddr(ctx, pc.LocalAddr().String(), &tls.Config{ServerName: serverName, NextProtos: []string{"h3"}}, nil)
-	}()
-	defer func() { cancel(); <-done }()
-	var grams [][]byte
-	buf := make([]byte, 2048)
-	wait := 2 * time.Second
-	for len(grams) < 8 {
-		pc.SetReadDeadline(time.Now().Add(wait))
-		n, _, err := pc.ReadFrom(buf)
-		if err != nil {
-			break // quiet: the first flight is complete
-		}
-		grams = append(grams, append([]byte(nil), buf[:n]...))
-		wait = 200 * time.Millisecond
-	}
-	if len(grams) == 0 {
-		t.Fatal("the QUIC client sent nothing")
-	}
-	return grams
-}
-
 // TestPendingFlowsBounded: first datagrams whose ClientHello never ends,
 // from many addresses, hold at most a bounded number of flows, which are
 // dropped once their time is up.
@@ -235,8 +197,8 @@ func TestPendingFlowsBounded(t *testing.T) {
 	defer sink.Close()
 	r, addr, _ := startRelay(t, sink.LocalAddr().String(), relayName, nil)
 	raddr, _ := net.ResolveUDPAddr("udp", addr)
-	first := quicInitials(t, relayName)[0] // the rest of the ClientHello never comes
-	const clients, held = 300, 256         // held: the relay's maxPending
+	first := relay.ClientInitials(t, relayName, []string{"h3"})[0] // the rest of the ClientHello never comes
+	const clients, held = 300, 256                                 // held: the relay's maxPending
 	for i := range clients {
 		c, err := net.DialUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 1+byte(i/250), 1+byte(i%250))}, raddr)
 		if err != nil {
