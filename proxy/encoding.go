@@ -101,16 +101,109 @@ func newEncoder(w io.Writer, encoding string) encoder {
 	return identityEncoder{w}
 }
 
-// releaseEncoder makes an encoder from newEncoder, closed or abandoned,
-// available again. It must not be used after.
+// releaseEncoder makes an encoder from newEncoder or newBurstEncoder,
+// closed or abandoned, available again. It must not be used after.
 func releaseEncoder(enc encoder) {
 	switch e := enc.(type) {
+	case *burstEncoder:
+		e.release()
 	case *gzip.Writer:
 		e.Reset(io.Discard)
 		gzipWriters.Put(e)
 	case *brotli.Writer:
 		e.Reset(io.Discard)
 		brotliWriters.Put(e)
+	}
+}
+
+// burstSize is how much input a burstEncoder gathers before it compresses:
+// more than most HTML pages, which are then compressed in one go.
+const burstSize = 256 << 10
+
+// burstBuffers holds the input buffers of burstEncoders.
+var burstBuffers = sync.Pool{New: func() any { return new([burstSize]byte) }}
+
+// burstEncoder gathers its input and hands it to the compressor in bursts
+// of burstSize, at a Flush and at Close, taking the compressor from its
+// pool only for the first burst. A compressor's tables and window (about
+// 850 KB for gzip) are touched all over on every block; when each of many
+// misses in flight holds its own compressor while it waits for the origin
+// and the rewriter, the others evict it from the CPU's caches between its
+// blocks and gzip costs 2.5 times as much (32 gzip streams fed in turns:
+// 0.76 ms per 106 KB page instead of 0.30). In bursts, a compressor just
+// used on the same CPU is taken while still cached, and a page is
+// compressed in one go.
+type burstEncoder struct {
+	w        io.Writer // the compressed stream
+	encoding string    // "gzip" or "br"
+	buf      *[burstSize]byte
+	n        int     // buf[:n] waits to be compressed
+	enc      encoder // nil until the first burst
+}
+
+// newBurstEncoder returns a writer that compresses into w with the named
+// encoding ("br", "gzip" or "" for identity, which is not buffered).
+// releaseEncoder gives it back.
+func newBurstEncoder(w io.Writer, encoding string) encoder {
+	if encoding != "br" && encoding != "gzip" {
+		return newEncoder(w, encoding)
+	}
+	return &burstEncoder{w: w, encoding: encoding, buf: burstBuffers.Get().(*[burstSize]byte)}
+}
+
+func (b *burstEncoder) Write(p []byte) (int, error) {
+	written := 0
+	for len(p) > 0 {
+		c := copy(b.buf[b.n:], p)
+		b.n += c
+		written += c
+		p = p[c:]
+		if b.n == burstSize {
+			if err := b.burst(); err != nil {
+				return written, err
+			}
+		}
+	}
+	return written, nil
+}
+
+// burst compresses what is gathered.
+func (b *burstEncoder) burst() error {
+	if b.enc == nil {
+		b.enc = newEncoder(b.w, b.encoding)
+	}
+	if b.n == 0 {
+		return nil
+	}
+	_, err := b.enc.Write(b.buf[:b.n])
+	b.n = 0
+	return err
+}
+
+// Flush compresses what is gathered and pushes the compressed bytes out.
+func (b *burstEncoder) Flush() error {
+	if err := b.burst(); err != nil {
+		return err
+	}
+	return b.enc.Flush()
+}
+
+// Close compresses what is gathered and ends the compressed stream.
+func (b *burstEncoder) Close() error {
+	if err := b.burst(); err != nil {
+		return err
+	}
+	return b.enc.Close()
+}
+
+func (b *burstEncoder) release() {
+	if b.enc != nil {
+		releaseEncoder(b.enc)
+		b.enc = nil
+	}
+	if b.buf != nil {
+		burstBuffers.Put(b.buf)
+		b.buf = nil
 	}
 }
 

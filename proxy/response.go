@@ -222,7 +222,7 @@ func pipeRewrite(w io.Writer, src io.Reader, kind rewrite.Kind, doc *rewrite.Doc
 	if cw != nil && encoding != "" {
 		encoded = teeWriter{sink, cw.Encoded(cacheEncoding(encoding))}
 	}
-	out := &flushingWriter{enc: newEncoder(encoded, encoding), out: sink}
+	out := &flushingWriter{enc: newBurstEncoder(encoded, encoding), out: sink}
 	stop := out.flushEvery(flushEvery)
 	defer func() {
 		stop() // the ticker is done with the encoder and the buffer
