@@ -432,6 +432,7 @@ func TestEncodings(t *testing.T) {
 		enc := strings.TrimPrefix(r.URL.Path, "/")
 		w.Header().Set("Content-Encoding", enc)
 		w.Header().Set("ETag", `"abc"`)
+		w.Header().Set("Vary", "accept-encoding")
 		var zw io.WriteCloser
 		switch enc {
 		case "gzip":
@@ -456,6 +457,9 @@ func TestEncodings(t *testing.T) {
 			}
 			if et := resp.Header.Get("ETag"); et != `W/"abc"` {
 				t.Errorf("ETag = %q, want weak", et)
+			}
+			if v := resp.Header.Values("Vary"); len(v) != 1 || !strings.EqualFold(v[0], "Accept-Encoding") {
+				t.Errorf("Vary = %q, want Accept-Encoding once", v)
 			}
 		}
 	}
@@ -485,36 +489,61 @@ func decodeForTest(t *testing.T, enc string, body []byte) string {
 }
 
 // TestStreamsBeforeOriginFinishes: the reader gets the first part of a
-// page while the origin is still sending the rest.
+// page while the origin is still sending the rest, in every encoding.
 func TestStreamsBeforeOriginFinishes(t *testing.T) {
-	release := make(chan struct{})
-	te := startEdge(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		io.WriteString(w, `<p><a href="https://www.svoboda.org/">first part</a></p>`+strings.Repeat(" ", 4096))
-		w.(http.Flusher).Flush()
-		select {
-		case <-release:
-		case <-time.After(5 * time.Second):
-		}
-		io.WriteString(w, "<p>second part</p>")
-	}), nil)
-	resp, err := te.client.Get("https://" + mirrorName + "/slow")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	buf := make([]byte, 64)
-	n, err := io.ReadAtLeast(resp.Body, buf, len(`<p><a href="/_z/www.svoboda.org/">first`))
-	if err != nil {
-		t.Fatalf("first bytes: %v", err)
-	}
-	if !strings.HasPrefix(string(buf[:n]), `<p><a href="/_z/www.svoboda.org/">first`) {
-		t.Errorf("first bytes %q", buf[:n])
-	}
-	close(release)
-	rest, err := io.ReadAll(resp.Body)
-	if err != nil || !strings.HasSuffix(string(rest), "<p>second part</p>") {
-		t.Errorf("rest %q, err %v", rest, err)
+	for _, enc := range []string{"", "gzip", "br"} {
+		t.Run("encoding "+enc, func(t *testing.T) {
+			release := make(chan struct{})
+			te := startEdge(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html")
+				io.WriteString(w, `<p><a href="https://www.svoboda.org/">first part</a></p>`+strings.Repeat(" ", 4096))
+				w.(http.Flusher).Flush()
+				select {
+				case <-release:
+				case <-r.Context().Done():
+					return
+				}
+				io.WriteString(w, "<p>second part</p>")
+			}), nil)
+			req, err := http.NewRequest("GET", "https://"+mirrorName+"/slow", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Accept-Encoding", enc)
+			resp, err := te.client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if got := resp.Header.Get("Content-Encoding"); got != enc {
+				t.Fatalf("Content-Encoding %q, want %q", got, enc)
+			}
+			body, err := decodeBody(resp.Body, enc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer body.Close()
+			first := `<p><a href="/_z/www.svoboda.org/">first`
+			buf := make([]byte, len(first))
+			read := make(chan error, 1)
+			go func() { _, err := io.ReadFull(body, buf); read <- err }()
+			select {
+			case err := <-read:
+				if err != nil {
+					t.Fatalf("first bytes: %v", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the reader got nothing while the origin waited")
+			}
+			if string(buf) != first {
+				t.Errorf("first bytes %q", buf)
+			}
+			close(release)
+			rest, err := io.ReadAll(body)
+			if err != nil || !strings.HasSuffix(string(rest), "<p>second part</p>") {
+				t.Errorf("rest %q, err %v", rest, err)
+			}
+		})
 	}
 }
 

@@ -56,7 +56,7 @@ func (e *Edge) modifyResponse(resp *http.Response) error {
 	if kind == rewrite.KindFeed {
 		doc.Absolute = "https://" + req.mirrorHost
 		variant = req.mirrorHost
-		h.Add("Vary", "Host")
+		addVary(h, "Host")
 	}
 	if req.key != "" {
 		h.Set("X-Cache", cacheMiss)
@@ -195,7 +195,7 @@ func (e *Edge) rewriteBody(resp *http.Response, kind rewrite.Kind, doc *rewrite.
 	} else {
 		resp.Header.Del("Content-Encoding")
 	}
-	resp.Header.Add("Vary", "Accept-Encoding")
+	addVary(resp.Header, "Accept-Encoding")
 	dropLength(resp)
 	return nil
 }
@@ -379,6 +379,19 @@ func (f *flushingWriter) close() error {
 	defer f.mu.Unlock()
 	f.out.flush()
 	return f.out.err
+}
+
+// addVary adds a field name to the Vary header unless it is listed there
+// already (the origin's own Vary often names Accept-Encoding).
+func addVary(h http.Header, name string) {
+	for _, line := range h.Values("Vary") {
+		for field := range strings.SplitSeq(line, ",") {
+			if f := strings.TrimSpace(field); f == "*" || strings.EqualFold(f, name) {
+				return
+			}
+		}
+	}
+	h.Add("Vary", name)
 }
 
 // dropLength marks a response whose body length changed.
