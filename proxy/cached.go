@@ -90,10 +90,11 @@ func (e *Edge) serveCached(w http.ResponseWriter, r *http.Request, req *request)
 	e.fetch(w, r, req)
 }
 
-// fetch gets the response from the origin, unless the origin rate cap is
-// reached: then a stale copy stands in, or the reader is asked to retry.
+// fetch gets the response from the origin, unless a cap on origin fetches
+// is reached (OriginRate, OriginFetches): then a stale copy stands in, or
+// the reader is asked to retry.
 func (e *Edge) fetch(w http.ResponseWriter, r *http.Request, req *request) {
-	if e.limiter != nil && !e.limiter.Allow() {
+	if !e.startFetch() {
 		if req.entry != nil && e.serveEntry(w, r, req.entry, cacheStale) {
 			return
 		}
@@ -101,7 +102,34 @@ func (e *Edge) fetch(w http.ResponseWriter, r *http.Request, req *request) {
 		e.writeErrorPage(w, http.StatusServiceUnavailable, func(m messages) string { return m.Busy })
 		return
 	}
+	defer e.endFetch()
 	e.forward(w, r, req)
+}
+
+// startFetch reports whether an origin fetch may start: a slot is free
+// and the rate allows it. A fetch that starts must call endFetch.
+func (e *Edge) startFetch() bool {
+	if e.fetching != nil {
+		select {
+		case e.fetching <- struct{}{}:
+		default:
+			e.opts.Metrics.fetchRefused("in_flight")
+			return false
+		}
+	}
+	if e.limiter != nil && !e.limiter.Allow() {
+		e.endFetch()
+		e.opts.Metrics.fetchRefused("rate")
+		return false
+	}
+	return true
+}
+
+// endFetch frees the slot of a fetch that startFetch let start.
+func (e *Edge) endFetch() {
+	if e.fetching != nil {
+		<-e.fetching
+	}
 }
 
 // serveEntry writes a cached entry in the encoding the reader accepts, with

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -199,6 +200,76 @@ func TestOriginRateCap(t *testing.T) {
 	}
 	if busy < 15 {
 		t.Errorf("only %d of 20 readers were told to retry", busy)
+	}
+}
+
+// TestOriginFetchesInFlightCap: with two fetches in flight and a cap of
+// two, no third fetch is made: a stale copy stands in, or the reader is
+// told to retry. Once a fetch ends, the next one is made.
+func TestOriginFetchesInFlightCap(t *testing.T) {
+	page := &cachedPage{cacheControl: "max-age=0"} // stale at once; stale-if-error from the policy
+	arrived, release := make(chan struct{}, 2), make(chan struct{})
+	te := startEdgeWith(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/a/slow-") {
+			arrived <- struct{}{}
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		page.ServeHTTP(w, r)
+	}), "www.rferl.org", []string{"www.svoboda.org"}, func(o *Options) {
+		withCache(t)(o)
+		o.OriginFetches = 2
+	})
+	if resp, _ := te.get(t, "/a/old.html"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("first fetch of old.html: %d", resp.StatusCode)
+	}
+	slow := make(chan error, 2)
+	for i := range 2 {
+		go func() {
+			resp, err := te.client.Get(fmt.Sprintf("https://%s/a/slow-%d.html", mirrorName, i))
+			if err == nil {
+				_, err = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if err == nil && resp.StatusCode != http.StatusOK {
+					err = fmt.Errorf("status %d", resp.StatusCode)
+				}
+			}
+			slow <- err
+		}()
+	}
+	for range 2 {
+		select {
+		case <-arrived:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the two slow fetches did not reach the origin")
+		}
+	}
+	before := len(te.origin.Requests())
+	if resp, _ := te.get(t, "/a/new.html"); resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("a third fetch while two are in flight: %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if resp, _ := te.get(t, "/a/old.html"); resp.StatusCode != http.StatusOK || resp.Header.Get("X-Cache") != cacheStale {
+		t.Errorf("a stale page while two fetches are in flight: %d, X-Cache %q; want 200 STALE", resp.StatusCode, resp.Header.Get("X-Cache"))
+	}
+	if n := len(te.origin.Requests()) - before; n != 0 {
+		t.Errorf("the origin got %d requests beyond the cap", n)
+	}
+	close(release)
+	for range 2 {
+		if err := <-slow; err != nil {
+			t.Errorf("slow fetch: %v", err)
+		}
+	}
+	if resp, _ := te.get(t, "/a/new.html"); resp.StatusCode != http.StatusOK || resp.Header.Get("X-Cache") != cacheMiss {
+		t.Errorf("after the fetches ended: %d, X-Cache %q; want 200 MISS", resp.StatusCode, resp.Header.Get("X-Cache"))
+	}
+	w := httptest.NewRecorder()
+	AdminHandler(te.edge.opts.Metrics, func() bool { return true }).ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	if want := `zerkalo_origin_fetches_refused_total{cap="in_flight"} 2`; !strings.Contains(w.Body.String(), want) {
+		t.Errorf("metrics lack %s", want)
 	}
 }
 

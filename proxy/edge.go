@@ -52,6 +52,12 @@ type Options struct {
 	// OriginRate caps origin fetches per second (0: no cap). Beyond it
 	// readers get a stale copy, or 503 with Retry-After.
 	OriginRate float64
+	// OriginFetches caps the origin fetches in flight at once (0: no
+	// cap). Beyond it readers get a stale copy, or 503 with Retry-After.
+	// It bounds the memory a slow origin can hold: each fetch keeps a
+	// compressor (0.8 MB for gzip, 2 MB for brotli) and buffers until its
+	// body is done.
+	OriginFetches int
 	// OriginIdentity asks the origin for uncompressed bodies: more bytes
 	// from the origin, no decompressing before the rewrite.
 	OriginIdentity bool
@@ -74,6 +80,7 @@ type Edge struct {
 	cookies   *cookieNames
 	log       *slog.Logger
 	limiter   *rate.Limiter // nil: no cap
+	fetching  chan struct{} // a slot per origin fetch in flight; nil: no cap
 	// rulesKey ends every cache key: a body rewritten under other tracker
 	// rules is another entry, so a rule change takes effect at once.
 	rulesKey string
@@ -122,6 +129,9 @@ func New(opts Options) (*Edge, error) {
 	}
 	if opts.OriginRate > 0 {
 		e.limiter = rate.NewLimiter(rate.Limit(opts.OriginRate), max(1, int(2*opts.OriginRate)))
+	}
+	if opts.OriginFetches > 0 {
+		e.fetching = make(chan struct{}, opts.OriginFetches)
 	}
 	// Feeds vary by Host; their cache variant is the mirror host.
 	e.opts.CachePolicy.Keyed = append(slices.Clip(e.opts.CachePolicy.Keyed), "Host")

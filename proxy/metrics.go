@@ -23,6 +23,7 @@ type Metrics struct {
 	bytesServed    *prometheus.CounterVec   // proto
 	originDuration *prometheus.HistogramVec // outcome
 	originErrors   *prometheus.CounterVec   // reason
+	fetchesRefused *prometheus.CounterVec   // cap
 	rewriteSeconds *prometheus.HistogramVec // kind
 	// CertExpiry is the expiry time of each served certificate (Unix
 	// seconds), by domain.
@@ -57,6 +58,10 @@ func NewMetrics() *Metrics {
 			Name: "zerkalo_origin_errors_total",
 			Help: "Origin fetches that failed, by reason.",
 		}, []string{"reason"}),
+		fetchesRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "zerkalo_origin_fetches_refused_total",
+			Help: "Origin fetches not made because a cap was reached: rate (origin.rate_limit) or in_flight (origin.max_fetches).",
+		}, []string{"cap"}),
 		rewriteSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "zerkalo_rewrite_seconds",
 			Help:    "Time to stream one body through the rewriter, by content kind.",
@@ -79,7 +84,7 @@ func NewMetrics() *Metrics {
 			Help: "Reader responses by how the cache produced them (X-Cache): HIT, MISS, STALE, REVALIDATED, or NONE when the cache was not used.",
 		}, []string{"result"}),
 	}
-	m.registry.MustRegister(m.requests, m.bytesServed, m.originDuration, m.originErrors,
+	m.registry.MustRegister(m.requests, m.bytesServed, m.originDuration, m.originErrors, m.fetchesRefused,
 		m.rewriteSeconds, m.CertExpiry, m.ActiveDomains, m.Relays, m.cacheResults,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -164,6 +169,12 @@ func (m *Metrics) observeOrigin(outcome string, d time.Duration) {
 func (m *Metrics) originError(reason string) {
 	if m != nil {
 		m.originErrors.WithLabelValues(reason).Inc()
+	}
+}
+
+func (m *Metrics) fetchRefused(limit string) {
+	if m != nil {
+		m.fetchesRefused.WithLabelValues(limit).Inc()
 	}
 }
 

@@ -517,6 +517,7 @@ func build(cfg *config.Config, sh *shared) (*edgeState, error) {
 		Cache:          sh.store,
 		CachePolicy:    cachePolicy(cfg),
 		OriginRate:     cfg.Origin.RateLimit,
+		OriginFetches:  cfg.Origin.MaxFetches,
 		OriginIdentity: !cfg.Origin.Compressed,
 		Local:          local,
 		Footer:         footer(cfg, origin.Site),

@@ -135,6 +135,10 @@ type OriginConfig struct {
 	// readers get a stale copy, or 503 Service Unavailable with
 	// Retry-After.
 	RateLimit float64 `toml:"rate_limit"`
+	// MaxFetches caps the origin fetches in flight at once; 0 means no
+	// cap. Beyond it readers get a stale copy, or 503 Service Unavailable
+	// with Retry-After. It bounds the memory a slow origin can hold.
+	MaxFetches int `toml:"max_fetches"`
 	// Compressed asks the origin for gzip or zstd bodies (the default):
 	// about five times fewer bytes from the origin, for the CPU to
 	// decompress them before rewriting. False asks for plain bodies.
@@ -256,6 +260,7 @@ func defaults(getenv func(string) string, euid int) *Config {
 			MaxBody:        64 << 20,
 			UserAgent:      DefaultUserAgent,
 			RateLimit:      50,
+			MaxFetches:     64,
 			Compressed:     true,
 		},
 		Cache: CacheConfig{

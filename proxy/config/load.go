@@ -48,6 +48,7 @@ var typedKeys = []struct {
 	{"origin.max_body", []unstable.Kind{unstable.String, unstable.Integer}, `a size like "64MiB" or a number of bytes`},
 	{"acme.renew_before", []unstable.Kind{unstable.String}, `a duration string like "720h"`},
 	{"origin.rate_limit", []unstable.Kind{unstable.Float, unstable.Integer}, "a number of fetches per second like 50.0"},
+	{"origin.max_fetches", []unstable.Kind{unstable.Integer}, "an integer"},
 	{"cache.max_size", []unstable.Kind{unstable.String, unstable.Integer}, `a size like "1GiB" or a number of bytes`},
 	{"cache.max_object", []unstable.Kind{unstable.String, unstable.Integer}, `a size like "64MiB" or a number of bytes`},
 	{"cache.stale_if_error", []unstable.Kind{unstable.String}, `a duration string like "168h"`},

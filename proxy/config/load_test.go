@@ -97,6 +97,7 @@ connect_timeout = "2.5s"
 max_body = "512KiB"
 user_agent = "test-agent/1"
 rate_limit = 2.5
+max_fetches = 9
 compressed = false
 http2 = true
 [cache]
@@ -175,6 +176,7 @@ allow_hosts = []
 			MaxBody:        512 << 10,
 			UserAgent:      "test-agent/1",
 			RateLimit:      2.5,
+			MaxFetches:     9,
 			Compressed:     false,
 			HTTP2:          true,
 		},

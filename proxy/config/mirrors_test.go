@@ -72,6 +72,8 @@ func TestLoadNewKeyForms(t *testing.T) {
 		{"[origin]\nrate_limit = 5\n", func(c *Config) bool { return c.Origin.RateLimit == 5 }},
 		{"[origin]\nrate_limit = 0.25\n", func(c *Config) bool { return c.Origin.RateLimit == 0.25 }},
 		{"[origin]\nrate_limit = 0\n", func(c *Config) bool { return c.Origin.RateLimit == 0 }},
+		{"", func(c *Config) bool { return c.Origin.MaxFetches == 64 }},
+		{"[origin]\nmax_fetches = 0\n", func(c *Config) bool { return c.Origin.MaxFetches == 0 }},
 		{"admin_listen = \"\"\n", func(c *Config) bool { return c.AdminListen == "" }},
 		{"listen = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\n", func(c *Config) bool { return c.AdminListen == "127.0.0.1:0" }},
 		{"[cache]\nmax_size = 4096\nmax_object = \"4KiB\"\nstale_if_error = \"0s\"\n", func(c *Config) bool {
@@ -109,6 +111,8 @@ func TestLoadNewKeyErrors(t *testing.T) {
 		{"rate inf", "[origin]\nrate_limit = inf\n", []string{`2: origin.rate_limit: +Inf is not a number`}},
 		{"rate nan", "[origin]\nrate_limit = nan\n", []string{`2: origin.rate_limit: NaN is not a number`}},
 		{"rate string", "[origin]\nrate_limit = \"50\"\n", []string{`2: origin.rate_limit: want a number of fetches per second like 50.0, not a string`}},
+		{"fetches negative", "[origin]\nmax_fetches = -1\n", []string{`2: origin.max_fetches: must not be negative (0: no cap)`}},
+		{"fetches float", "[origin]\nmax_fetches = 1.5\n", []string{`2: origin.max_fetches: want an integer, not a float`}},
 		{"max size zero", "[cache]\nmax_size = 0\n", []string{`2: cache.max_size: must be greater than zero`}},
 		{"max object zero", "[cache]\nmax_object = \"0MiB\"\n", []string{`2: cache.max_object: must be greater than zero`}},
 		{"max object over max size", "[cache]\nmax_size = \"1MiB\"\nmax_object = \"2MiB\"\n", []string{`3: cache.max_object: 2MiB is larger than cache.max_size 1MiB`}},

@@ -242,6 +242,9 @@ func (v *validator) origin() {
 	if r := o.RateLimit; r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
 		v.add(fmt.Sprintf("origin.rate_limit: %v is not a number of fetches per second >= 0 (0: no cap)", r), dotID("origin.rate_limit"))
 	}
+	if o.MaxFetches < 0 {
+		v.add("origin.max_fetches: must not be negative (0: no cap)", dotID("origin.max_fetches"))
+	}
 	if o.UserAgent == "" || strings.ContainsFunc(o.UserAgent, func(r rune) bool { return r < ' ' || r == 0x7f }) {
 		v.add(fmt.Sprintf("origin.user_agent: %q is empty or holds control characters", o.UserAgent), dotID("origin.user_agent"))
 	}
