@@ -354,6 +354,34 @@ func TestGzipWhileCopyIsMade(t *testing.T) {
 	}
 }
 
+// TestBrowserMissGzipThenBrotli: a browser's miss is gzipped (a tenth of
+// brotli's CPU); its next hits ask the cache for the brotli copy and get
+// it once made, with the same body.
+func TestBrowserMissGzipThenBrotli(t *testing.T) {
+	te := startEdgeWith(t, &cachedPage{cacheControl: "max-age=300"}, "www.rferl.org", []string{"www.svoboda.org"}, withCache(t))
+	const browser = "gzip, deflate, br, zstd"
+	resp, body := te.get(t, "/a/1.html", "Accept-Encoding", browser)
+	if resp.Header.Get("X-Cache") != cacheMiss || resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("miss: X-Cache %q, Content-Encoding %q; want MISS, gzip", resp.Header.Get("X-Cache"), resp.Header.Get("Content-Encoding"))
+	}
+	want := decodeForTest(t, "gzip", body)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, body := te.get(t, "/a/1.html", "Accept-Encoding", browser)
+		enc := resp.Header.Get("Content-Encoding")
+		if resp.Header.Get("X-Cache") != cacheHit || decodeForTest(t, enc, body) != want {
+			t.Fatalf("hit: X-Cache %q, %s body differs from the miss's", resp.Header.Get("X-Cache"), enc)
+		}
+		if enc == "br" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("hits still %q after 5 s, want br", enc)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // TestBackgroundRefreshStoresBrotli: a body that changed, fetched by a
 // background revalidation, is stored with the brotli copy browsers take.
 func TestBackgroundRefreshStoresBrotli(t *testing.T) {

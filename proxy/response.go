@@ -178,7 +178,7 @@ func (e *Edge) rewriteBody(resp *http.Response, kind rewrite.Kind, doc *rewrite.
 		}
 		src = utf8Src
 	}
-	enc := negotiateEncoding(readerAE)
+	enc := streamEncoding(readerAE)
 	pr, pw := io.Pipe()
 	origin := resp.Body
 	go func() {
