@@ -599,6 +599,47 @@ func TestBodyLimit(t *testing.T) {
 	}
 }
 
+// TestMidBodyLogs: a reader who leaves in the middle of a page is no news
+// (nothing logged at warning level); an origin that stops sending until
+// the fetch times out is.
+func TestMidBodyLogs(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		leave    bool // the reader leaves after the first bytes
+		wantWarn bool
+	}{
+		{"reader leaves", true, false},
+		{"origin times out", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			te := startEdgeWith(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html")
+				io.WriteString(w, "<p>first part</p>"+strings.Repeat(" ", 4096))
+				w.(http.Flusher).Flush()
+				<-r.Context().Done()
+			}), "www.rferl.org", nil, func(o *Options) { o.Timeout = 500 * time.Millisecond })
+			resp, err := te.client.Get("https://" + mirrorName + "/a/1.html")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.leave {
+				io.ReadFull(resp.Body, make([]byte, 10))
+				resp.Body.Close()
+				time.Sleep(1500 * time.Millisecond) // past the timeout, had the fetch gone on
+			} else {
+				if _, err := io.ReadAll(resp.Body); err == nil {
+					t.Error("a body cut by the timeout was delivered as complete")
+				}
+				resp.Body.Close()
+			}
+			logs := te.logs.String()
+			if got := strings.Contains(logs, "level=WARN"); got != tc.wantWarn {
+				t.Errorf("warning logged: %v, want %v; logs:\n%s", got, tc.wantWarn, logs)
+			}
+		})
+	}
+}
+
 func TestLogsHoldNoReaderAddress(t *testing.T) {
 	te := startEdge(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		panic(http.ErrAbortHandler)

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -187,6 +188,9 @@ func (e *Edge) rewriteBody(resp *http.Response, kind rewrite.Kind, doc *rewrite.
 		e.opts.Metrics.observeRewrite(kind.String(), time.Since(start))
 		dec.Close()
 		origin.Close()
+		if errors.Is(err, context.Canceled) {
+			err = context.Canceled // the reader left: ReverseProxy logs no warning for it
+		}
 		pw.CloseWithError(err)
 	}()
 	resp.Body = pr
