@@ -118,15 +118,21 @@ func (e *Edge) startFetch() bool {
 		}
 	}
 	if e.limiter != nil && !e.limiter.Allow() {
-		e.endFetch()
+		e.freeSlot()
 		e.opts.Metrics.fetchRefused("rate")
 		return false
 	}
+	e.opts.Metrics.fetchStarted()
 	return true
 }
 
-// endFetch frees the slot of a fetch that startFetch let start.
+// endFetch ends a fetch that startFetch let start.
 func (e *Edge) endFetch() {
+	e.opts.Metrics.fetchEnded()
+	e.freeSlot()
+}
+
+func (e *Edge) freeSlot() {
 	if e.fetching != nil {
 		<-e.fetching
 	}

@@ -247,6 +247,9 @@ func TestOriginFetchesInFlightCap(t *testing.T) {
 			t.Fatal("the two slow fetches did not reach the origin")
 		}
 	}
+	if got := scrape(t, te, "zerkalo_origin_fetches_in_flight"); got != "2" {
+		t.Errorf("fetches in flight: %s, want 2", got)
+	}
 	before := len(te.origin.Requests())
 	if resp, _ := te.get(t, "/a/new.html"); resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("a third fetch while two are in flight: %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
@@ -266,11 +269,26 @@ func TestOriginFetchesInFlightCap(t *testing.T) {
 	if resp, _ := te.get(t, "/a/new.html"); resp.StatusCode != http.StatusOK || resp.Header.Get("X-Cache") != cacheMiss {
 		t.Errorf("after the fetches ended: %d, X-Cache %q; want 200 MISS", resp.StatusCode, resp.Header.Get("X-Cache"))
 	}
+	if got := scrape(t, te, `zerkalo_origin_fetches_refused_total{cap="in_flight"}`); got != "2" {
+		t.Errorf("fetches refused for the in-flight cap: %s, want 2", got)
+	}
+	if got := scrape(t, te, "zerkalo_origin_fetches_in_flight"); got != "0" {
+		t.Errorf("fetches in flight after the last one: %s, want 0", got)
+	}
+}
+
+// scrape returns the value of one metric sample ("" if absent) from the
+// edge's metrics endpoint.
+func scrape(t *testing.T, te *testEdge, sample string) string {
+	t.Helper()
 	w := httptest.NewRecorder()
 	AdminHandler(te.edge.opts.Metrics, func() bool { return true }).ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
-	if want := `zerkalo_origin_fetches_refused_total{cap="in_flight"} 2`; !strings.Contains(w.Body.String(), want) {
-		t.Errorf("metrics lack %s", want)
+	for line := range strings.SplitSeq(w.Body.String(), "\n") {
+		if v, ok := strings.CutPrefix(line, sample+" "); ok {
+			return v
+		}
 	}
+	return ""
 }
 
 func TestFeedStoredPerHost(t *testing.T) {

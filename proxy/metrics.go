@@ -24,6 +24,7 @@ type Metrics struct {
 	originDuration *prometheus.HistogramVec // outcome
 	originErrors   *prometheus.CounterVec   // reason
 	fetchesRefused *prometheus.CounterVec   // cap
+	fetching       prometheus.Gauge
 	rewriteSeconds *prometheus.HistogramVec // kind
 	// CertExpiry is the expiry time of each served certificate (Unix
 	// seconds), by domain.
@@ -62,6 +63,10 @@ func NewMetrics() *Metrics {
 			Name: "zerkalo_origin_fetches_refused_total",
 			Help: "Origin fetches not made because a cap was reached: rate (origin.rate_limit) or in_flight (origin.max_fetches).",
 		}, []string{"cap"}),
+		fetching: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "zerkalo_origin_fetches_in_flight",
+			Help: "Origin fetches under way (capped by origin.max_fetches).",
+		}),
 		rewriteSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "zerkalo_rewrite_seconds",
 			Help:    "Time to stream one body through the rewriter, by content kind.",
@@ -84,7 +89,7 @@ func NewMetrics() *Metrics {
 			Help: "Reader responses by how the cache produced them (X-Cache): HIT, MISS, STALE, REVALIDATED, or NONE when the cache was not used.",
 		}, []string{"result"}),
 	}
-	m.registry.MustRegister(m.requests, m.bytesServed, m.originDuration, m.originErrors, m.fetchesRefused,
+	m.registry.MustRegister(m.requests, m.bytesServed, m.originDuration, m.originErrors, m.fetchesRefused, m.fetching,
 		m.rewriteSeconds, m.CertExpiry, m.ActiveDomains, m.Relays, m.cacheResults,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -175,6 +180,19 @@ func (m *Metrics) originError(reason string) {
 func (m *Metrics) fetchRefused(limit string) {
 	if m != nil {
 		m.fetchesRefused.WithLabelValues(limit).Inc()
+	}
+}
+
+// fetchStarted and fetchEnded count an origin fetch under way.
+func (m *Metrics) fetchStarted() {
+	if m != nil {
+		m.fetching.Inc()
+	}
+}
+
+func (m *Metrics) fetchEnded() {
+	if m != nil {
+		m.fetching.Dec()
 	}
 }
 
