@@ -109,3 +109,53 @@ func BenchmarkStore(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHotPagesAfterColdOnes reads 200 pages of 50 KB once each, in
+// order, with room in memory for 50 of them, then keeps reading the last
+// 20 (today's news after yesterday's), for up to 6 s until all of them
+// are served from memory: the budget's first comers must make room for
+// them, an eighth of the budget per second. The figures are the time per
+// hit on those pages after that, and how many were served from memory.
+func BenchmarkHotPagesAfterColdOnes(b *testing.B) {
+	const pages, size, hot = 200, 50_000, 20
+	s := openStore(b, b.TempDir(), Options{MemSize: 50 * size, GzipLevel: -1, BrotliLevel: -1})
+	defer s.Close()
+	body := bytes.Repeat([]byte("<p>news</p>\n"), size/12)
+	key := func(i int) string { return "https://www.rferl.org/a/" + strconv.Itoa(i) + ".html" }
+	for i := range pages {
+		put(b, s, testMeta(key(i), "text/html"), body)
+	}
+	buf := make([]byte, 32<<10)
+	hit := func(i int) bool {
+		e, _ := s.Lookup(key(i), "", t0)
+		body, err := e.Open(Identity)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.CopyBuffer(io.Discard, struct{ io.Reader }{body}, buf)
+		body.Close()
+		return body.Data != nil
+	}
+	for i := range pages {
+		hit(i)
+	}
+	for deadline := time.Now().Add(6 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		all := true
+		for i := pages - hot; i < pages; i++ {
+			all = hit(i) && all
+		}
+		if all {
+			break
+		}
+	}
+	fromMemory := 0
+	defer reportCPU(b, cpuTime())
+	i := 0
+	for b.Loop() {
+		if hit(pages - hot + i%hot) {
+			fromMemory++
+		}
+		i++
+	}
+	b.ReportMetric(float64(fromMemory)/float64(b.N)*100, "%-from-memory")
+}

@@ -113,7 +113,12 @@
 // Options.MemSize (64 MiB) in all: from their Commit until they are on
 // disk, and from their first Open in the process, which reads the file
 // whole and checks its SHA-256, so a memory copy is always a verified one.
-// Opens of such a copy return it (Body.Data) without a system call. The
-// budget is first come, first kept; a copy is released when its entry is
-// replaced, evicted or dropped, or once on disk if nobody opened it.
+// Opens of such a copy return it (Body.Data) without a system call. A
+// copy is released when its entry is replaced, evicted or dropped, or once
+// on disk if nobody opened it. When a copy that should be kept does not
+// fit, a background worker lets go of the memory copies of the least
+// recently used entries on disk until an eighth of the budget is free, at
+// most once a second (a sort of every entry by age); the next Open of the
+// copy keeps it. So the budget follows what readers read now, not what
+// they read first (BenchmarkHotPagesAfterColdOnes).
 package cache

@@ -258,6 +258,9 @@ func (e *Entry) Open(enc Encoding) (Body, error) {
 		}
 		return e.memBody(enc, e.keep(v, data)), nil
 	}
+	if v.size <= e.s.opt.MemObject && e.s.opt.MemSize >= 0 {
+		e.s.makeRoom() // for the next Open of this copy
+	}
 	f, err := e.s.shards[e.shard].Open(e.file)
 	if err != nil {
 		return Body{}, e.damaged(fmt.Errorf("open %s: %w", e.file, err))

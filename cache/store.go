@@ -32,8 +32,10 @@ type Options struct {
 	// the largest copy kept there (default 256 KiB). A copy is kept from its
 	// Commit until it is on disk, and from its first Open in the process,
 	// which verifies it, while the budget allows; it is released when its
-	// entry is replaced or removed. Entries whose copies do not fit are
-	// served only once on disk (see the package documentation).
+	// entry is replaced or removed, or, when the budget is full, to make
+	// room for copies read now: the copies of the least recently used
+	// entries on disk go first (see shedMemory). Entries whose copies do
+	// not fit are served only once on disk (see the package documentation).
 	MemSize, MemObject int64
 	// SaveEvery is how often the recency order is saved (default 1 minute);
 	// it is saved on Close too.
@@ -90,6 +92,8 @@ type Store struct {
 	seq atomic.Uint64
 	// mem is the number of bytes of memory copies (Options.MemSize).
 	mem atomic.Int64
+	// shedQ asks shedLoop to make room in the memory budget.
+	shedQ chan struct{}
 	// copyQ holds the copies asked for by readers (see Entry.Choose);
 	// copyPending counts them, including the one being made.
 	copyQ       chan copyJob
@@ -120,7 +124,8 @@ func Open(dir string, opt Options) (*Store, error) {
 	}
 	s := &Store{opt: opt, root: root, index: make(map[ident]*Entry),
 		copyQ: make(chan copyJob, copyQueue), commitQ: make(chan *pending, commitBatch),
-		stop: make(chan struct{})}
+		shedQ: make(chan struct{}, 1),
+		stop:  make(chan struct{})}
 	if err := s.load(); err != nil {
 		s.closeRoots()
 		return nil, fmt.Errorf("cache: open %s: %w", dir, err)
@@ -129,6 +134,7 @@ func Open(dir string, opt Options) (*Store, error) {
 	s.wg.Go(s.saveLoop)
 	s.wg.Go(s.copyLoop)
 	s.wg.Go(s.commitLoop)
+	s.wg.Go(s.shedLoop)
 	return s, nil
 }
 
@@ -383,6 +389,57 @@ func (s *Store) evict() {
 		}
 		if s.drop(e) {
 			s.stats.evictions.Add(1)
+		}
+	}
+}
+
+// shedEvery is the least time between two sheddings of memory copies: each
+// sorts every entry by age.
+const shedEvery = time.Second
+
+// makeRoom asks, without waiting, for memory copies to be let go because
+// one that should be kept did not fit the budget.
+func (s *Store) makeRoom() {
+	select {
+	case s.shedQ <- struct{}{}:
+	default: // asked already
+	}
+}
+
+// shedLoop sheds memory copies when asked, at most once per shedEvery,
+// until the Store is closed.
+func (s *Store) shedLoop() {
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.shedQ:
+			s.shedMemory()
+		}
+		select {
+		case <-s.stop:
+			return
+		case <-time.After(shedEvery):
+		}
+	}
+}
+
+// shedMemory lets go of the memory copies of the least recently used
+// entries until the copies kept take at most 7/8 of Options.MemSize. Only
+// entries on disk lose theirs (an entry not written yet has no other);
+// their next hit is served from the file, and its first Open keeps the
+// copy again if there is room.
+func (s *Store) shedMemory() {
+	low := s.opt.MemSize - s.opt.MemSize/8
+	if s.mem.Load() <= low {
+		return
+	}
+	for _, e := range s.byAge() {
+		if s.mem.Load() <= low {
+			return
+		}
+		if e.b.persisted.Load() {
+			e.b.releaseMemory(s)
 		}
 	}
 }

@@ -467,6 +467,59 @@ func TestMemoryBudget(t *testing.T) {
 	}
 }
 
+// TestMemoryGoesToRecentCopies: when the budget is full, a copy that did
+// not fit makes the copies of the least recently used entries go, and its
+// next Open keeps it in memory.
+func TestMemoryGoesToRecentCopies(t *testing.T) {
+	s := openStore(t, t.TempDir(), Options{MemSize: 10_000, GzipLevel: -1, BrotliLevel: -1})
+	defer s.Close()
+	body := bytes.Repeat([]byte("y"), 3000)
+	keys := []string{"a", "b", "c", "d"}
+	for _, k := range keys {
+		put(t, s, testMeta(k, "text/plain"), body)
+	}
+	inMemory := func(k string) bool {
+		t.Helper()
+		e, _ := s.Lookup(k, "", t0) // marks it used, as a hit does
+		b, err := e.Open(Identity)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(b)
+		b.Close()
+		if !bytes.Equal(got, body) {
+			t.Fatalf("%s: wrong body", k)
+		}
+		return b.Data != nil
+	}
+	for _, k := range keys[:3] {
+		if !inMemory(k) {
+			t.Fatalf("%s not kept in memory with room in the budget", k)
+		}
+	}
+	if inMemory("d") {
+		t.Fatal("d kept in memory beyond the budget")
+	}
+	for i := 0; s.Stats().Memory > 6000; i++ {
+		if i == 500 {
+			t.Fatalf("Memory still %d after 5 s; want the oldest copy gone (6000)", s.Stats().Memory)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !inMemory("d") {
+		t.Error("d not kept in memory once room was made")
+	}
+	e, _ := s.Lookup("a", "", t0)
+	if e.b.v[Identity].mem.Load() != nil {
+		t.Error("the least recently used copy (a) is still in memory")
+	}
+	for _, k := range keys[1:3] {
+		if e, _ := s.Lookup(k, "", t0); e.b.v[Identity].mem.Load() == nil {
+			t.Errorf("%s, used more recently than a, left memory", k)
+		}
+	}
+}
+
 // TestCopies: a Commit serves at once, from memory, the identity copy and
 // the copies its caller encoded; the others are made in the background
 // when a reader asks for them, once the entry is on disk, and are kept
