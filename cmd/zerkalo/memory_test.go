@@ -44,3 +44,18 @@ func TestApplyMemory(t *testing.T) {
 		}
 	}
 }
+
+func TestMemSize(t *testing.T) {
+	for _, tc := range []struct {
+		memory config.Size
+		want   int64
+	}{
+		{0, -1}, // none: the cache's 0 would mean its default
+		{64 << 20, 64 << 20},
+		{1, 1},
+	} {
+		if got := memSize(tc.memory); got != tc.want {
+			t.Errorf("memSize(%d) = %d, want %d", tc.memory, got, tc.want)
+		}
+	}
+}

@@ -116,6 +116,7 @@ func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode boo
 	store, err := cache.Open(cfg.Cache.Dir, cache.Options{
 		MaxSize:   int64(cfg.Cache.MaxSize),
 		MaxObject: int64(cfg.Cache.MaxObject),
+		MemSize:   memSize(cfg.Cache.Memory),
 		// Brotli copies are made in the background, after the miss;
 		// level 4 costs a third of level 6's CPU for a few percent of
 		// size (bench/README.md).
@@ -658,4 +659,13 @@ func withProfiler(h http.Handler) http.Handler {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return mux
+}
+
+// memSize maps cache.memory to cache.Options.MemSize, where 0 means the
+// default and a negative size none.
+func memSize(memory config.Size) int64 {
+	if memory == 0 {
+		return -1
+	}
+	return int64(memory)
 }

@@ -158,6 +158,9 @@ type CacheConfig struct {
 	// MaxObject is the largest body the cache stores; larger ones are
 	// served but not kept. At most MaxSize.
 	MaxObject Size `toml:"max_object"`
+	// Memory bounds the bytes of cached copies (up to 256 KiB each) kept
+	// in memory, so that hits on them read no file; 0 keeps none.
+	Memory Size `toml:"memory"`
 	// StaleIfError is how long after it goes stale a cached copy may
 	// stand in for a failing origin.
 	StaleIfError Duration `toml:"stale_if_error"`
@@ -267,6 +270,7 @@ func defaults(getenv func(string) string, euid int) *Config {
 			Dir:          userDir(getenv, euid, "CACHE_DIRECTORY", "XDG_CACHE_HOME", ".cache", "/var/cache/zerkalo"),
 			MaxSize:      1 << 30,
 			MaxObject:    64 << 20,
+			Memory:       64 << 20,
 			StaleIfError: Duration(168 * time.Hour),
 			TTL:          map[string]Duration{"text/html": Duration(60 * time.Second)},
 			Warm:         true,

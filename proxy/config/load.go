@@ -51,6 +51,7 @@ var typedKeys = []struct {
 	{"origin.max_fetches", []unstable.Kind{unstable.Integer}, "an integer"},
 	{"cache.max_size", []unstable.Kind{unstable.String, unstable.Integer}, `a size like "1GiB" or a number of bytes`},
 	{"cache.max_object", []unstable.Kind{unstable.String, unstable.Integer}, `a size like "64MiB" or a number of bytes`},
+	{"cache.memory", []unstable.Kind{unstable.String, unstable.Integer}, `a size like "64MiB" or a number of bytes`},
 	{"cache.stale_if_error", []unstable.Kind{unstable.String}, `a duration string like "168h"`},
 	{"cache.ttl", []unstable.Kind{unstable.InlineTable}, `a table of media types like { "text/html" = "60s" }`},
 	{"cache.warm_every", []unstable.Kind{unstable.String}, `a duration string like "5m"`},

@@ -104,6 +104,7 @@ http2 = true
 dir = "/srv/cache"
 max_size = "10GiB"
 max_object = 1048576
+memory = "256MiB"
 stale_if_error = "24h"
 warm = true
 warm_every = "10m"
@@ -184,6 +185,7 @@ allow_hosts = []
 			Dir:          "/srv/cache",
 			MaxSize:      10 << 30,
 			MaxObject:    1 << 20,
+			Memory:       256 << 20,
 			StaleIfError: Duration(24 * time.Hour),
 			TTL:          map[string]Duration{"text/html": Duration(5 * time.Minute), "application/json": 0},
 			Warm:         true,

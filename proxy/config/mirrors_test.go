@@ -74,6 +74,9 @@ func TestLoadNewKeyForms(t *testing.T) {
 		{"[origin]\nrate_limit = 0\n", func(c *Config) bool { return c.Origin.RateLimit == 0 }},
 		{"", func(c *Config) bool { return c.Origin.MaxFetches == 64 }},
 		{"[origin]\nmax_fetches = 0\n", func(c *Config) bool { return c.Origin.MaxFetches == 0 }},
+		{"", func(c *Config) bool { return c.Cache.Memory == 64<<20 }},
+		{"[cache]\nmemory = 0\n", func(c *Config) bool { return c.Cache.Memory == 0 }},
+		{"[cache]\nmemory = \"1GiB\"\n", func(c *Config) bool { return c.Cache.Memory == 1<<30 }},
 		{"admin_listen = \"\"\n", func(c *Config) bool { return c.AdminListen == "" }},
 		{"listen = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\n", func(c *Config) bool { return c.AdminListen == "127.0.0.1:0" }},
 		{"[cache]\nmax_size = 4096\nmax_object = \"4KiB\"\nstale_if_error = \"0s\"\n", func(c *Config) bool {
@@ -115,6 +118,8 @@ func TestLoadNewKeyErrors(t *testing.T) {
 		{"fetches float", "[origin]\nmax_fetches = 1.5\n", []string{`2: origin.max_fetches: want an integer, not a float`}},
 		{"max size zero", "[cache]\nmax_size = 0\n", []string{`2: cache.max_size: must be greater than zero`}},
 		{"max object zero", "[cache]\nmax_object = \"0MiB\"\n", []string{`2: cache.max_object: must be greater than zero`}},
+		{"memory negative", "[cache]\nmemory = -1\n", []string{`2: cache.memory: must not be negative (0: none)`}},
+		{"memory bad", "[cache]\nmemory = true\n", []string{`2: cache.memory: want a size like "64MiB" or a number of bytes, not a boolean`}},
 		{"max object over max size", "[cache]\nmax_size = \"1MiB\"\nmax_object = \"2MiB\"\n", []string{`3: cache.max_object: 2MiB is larger than cache.max_size 1MiB`}},
 		{"default max object over max size", "[cache]\n\nmax_size = \"1MiB\"\n", []string{`3: cache.max_object: 64MiB is larger than cache.max_size 1MiB`}},
 		{"max size float", "[cache]\nmax_size = 1.5\n", []string{`2: cache.max_size: want a size like "1GiB" or a number of bytes, not a float`}},

@@ -21,6 +21,9 @@ func (v *validator) cache() {
 		v.add(fmt.Sprintf("cache.max_object: %v is larger than cache.max_size %v", c.MaxObject, c.MaxSize),
 			dotID("cache.max_object"), dotID("cache.max_size"))
 	}
+	if c.Memory < 0 {
+		v.add("cache.memory: must not be negative (0: none)", dotID("cache.memory"))
+	}
 	if c.StaleIfError < 0 {
 		v.add("cache.stale_if_error: must not be negative", dotID("cache.stale_if_error"))
 	}
