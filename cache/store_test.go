@@ -9,7 +9,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -634,5 +636,66 @@ func TestErrorsNameNoKey(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "reader-secret") {
 		t.Errorf("error names the key: %v", err)
+	}
+}
+
+// TestMemoryAccountingUnderLoad: readers, replacements and the shedding of
+// memory copies at once; every body read is right, and afterwards the
+// budget's count equals the bytes of the copies actually kept.
+func TestMemoryAccountingUnderLoad(t *testing.T) {
+	const keys, size = 40, 5000
+	s := openStore(t, t.TempDir(), Options{MemSize: 10 * size, GzipLevel: -1, BrotliLevel: -1})
+	defer s.Close()
+	body := func(k int) []byte { return bytes.Repeat([]byte{byte('a' + k%26)}, size) }
+	key := func(k int) string { return "k" + strconv.Itoa(k) }
+	for k := range keys {
+		put(t, s, testMeta(key(k), "text/plain"), body(k))
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := g; time.Now().Before(deadline); i++ {
+				k := (i * 7) % keys
+				if g == 0 && i%5 == 0 { // a writer replaces entries now and then
+					w := s.Create(testMeta(key(k), "text/plain"))
+					w.Write(body(k))
+					if err := w.Commit(); err != nil {
+						t.Errorf("commit %s: %v", key(k), err)
+						return
+					}
+					continue
+				}
+				e, _ := s.Lookup(key(k), "", t0)
+				if e == nil {
+					continue
+				}
+				got, err := read(e, Identity)
+				if err != nil && !errors.Is(err, ErrCorrupt) {
+					continue // replaced meanwhile: its file is gone
+				}
+				if err == nil && !bytes.Equal(got, body(k)) {
+					t.Errorf("%s: wrong body", key(k))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	var kept int64
+	s.mu.RLock()
+	for _, e := range s.index {
+		for _, v := range e.b.v {
+			if p := v.mem.Load(); p != nil {
+				kept += int64(len(*p))
+			}
+		}
+	}
+	s.mu.RUnlock()
+	if got := s.Stats().Memory; got != kept || got > 10*size {
+		t.Errorf("Memory = %d; copies kept %d, budget %d", got, kept, 10*size)
 	}
 }
