@@ -305,7 +305,7 @@ start_nginx() {
 		  # EOTK style: cache the origin's identity bytes, rewrite them with
 		  # sub_filter and compress them again on every response.
 		  server {
-		    listen 127.0.0.1:$EOTK_PORT ssl http2;
+		    listen 127.0.0.1:$EOTK_PORT ssl http2 reuseport;
 		    server_name $HOST;
 		    location / {
 		      proxy_pass https://origin;
@@ -339,7 +339,7 @@ start_nginx() {
 
 		  # The practical limit: the edge's rewritten bytes, pre-gzipped.
 		  server {
-		    listen 127.0.0.1:$STATIC_PORT ssl http2;
+		    listen 127.0.0.1:$STATIC_PORT ssl http2 reuseport;
 		    server_name $HOST;
 		    root $OUT/static;
 		    index index.html;
