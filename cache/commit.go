@@ -40,9 +40,6 @@ func (s *Store) reserveCopies(sinks [numEncodings]*sink) bool {
 		}
 		if k.tmp != "" || !s.reserveMem(k.n) {
 			s.releaseMem(reserved)
-			if k.tmp == "" && k.n <= s.opt.MemObject && s.opt.MemSize >= 0 {
-				s.makeRoom() // the budget is full: let old copies go for the next commits
-			}
 			return false
 		}
 		reserved += k.n

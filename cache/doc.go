@@ -115,10 +115,12 @@
 // whole and checks its SHA-256, so a memory copy is always a verified one.
 // Opens of such a copy return it (Body.Data) without a system call. A
 // copy is released when its entry is replaced, evicted or dropped, or once
-// on disk if nobody opened it. When a copy that should be kept does not
-// fit, a background worker lets go of the memory copies of the least
-// recently used entries on disk until an eighth of the budget is free, at
-// most once a second (a sort of every entry by age); the next Open of the
-// copy keeps it. So the budget follows what readers read now, not what
-// they read first (BenchmarkHotPagesAfterColdOnes).
+// on disk if nobody opened it. When a copy a reader opens does not fit, a
+// background worker lets go of the memory copies of the least recently
+// used entries on disk until an eighth of the budget is free, at most once
+// a second (a sort of every entry by age); the next Open of the copy keeps
+// it. So the budget follows what readers read now, not what they read
+// first (BenchmarkHotPagesAfterColdOnes). A new entry that does not fit
+// makes no room: it waits for the disk instead, so a flood of one-time
+// URLs cannot push the pages being read out of memory.
 package cache

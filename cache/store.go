@@ -398,7 +398,7 @@ func (s *Store) evict() {
 const shedEvery = time.Second
 
 // makeRoom asks, without waiting, for memory copies to be let go because
-// one that should be kept did not fit the budget.
+// one a reader opened did not fit the budget.
 func (s *Store) makeRoom() {
 	select {
 	case s.shedQ <- struct{}{}:

@@ -520,6 +520,17 @@ func TestMemoryGoesToRecentCopies(t *testing.T) {
 			t.Errorf("%s, used more recently than a, left memory", k)
 		}
 	}
+	// New entries nobody has read make no room: a flood of one-time URLs
+	// must not push the pages being read out of memory.
+	for i := range 5 {
+		put(t, s, testMeta("new"+strconv.Itoa(i), "text/plain"), body)
+	}
+	time.Sleep(shedEvery + 200*time.Millisecond) // past the shedding worker's pause
+	for _, k := range keys[1:] {
+		if e, _ := s.Lookup(k, "", t0); e.b.v[Identity].mem.Load() == nil {
+			t.Errorf("%s left memory for new entries nobody read", k)
+		}
+	}
 }
 
 // TestCopies: a Commit serves at once, from memory, the identity copy and
