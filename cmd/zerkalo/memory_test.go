@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math"
 	"runtime/debug"
+	"slices"
 	"testing"
 
 	"zerkalo/proxy/config"
@@ -56,6 +57,29 @@ func TestMemSize(t *testing.T) {
 	} {
 		if got := memSize(tc.memory); got != tc.want {
 			t.Errorf("memSize(%d) = %d, want %d", tc.memory, got, tc.want)
+		}
+	}
+}
+
+// TestRestartOnly: a reload names the settings it cannot apply, among
+// them the cache store's, which lives across reloads.
+func TestRestartOnly(t *testing.T) {
+	base := config.Default
+	for _, tc := range []struct {
+		change func(*config.Config)
+		want   string
+	}{
+		{func(c *config.Config) { c.Cache.MaxSize *= 2 }, "cache.max_size, max_object and memory"},
+		{func(c *config.Config) { c.Cache.Memory = 0 }, "cache.max_size, max_object and memory"},
+		{func(c *config.Config) { c.Cache.Dir = "/elsewhere" }, "cache.dir"},
+		{func(c *config.Config) { c.Listen = "127.0.0.1:1" }, "listen"},
+		{func(c *config.Config) { c.Origin.RateLimit = 1 }, ""}, // applied by a reload
+	} {
+		old, changed := base(), base()
+		tc.change(changed)
+		got := restartOnly(old, changed)
+		if tc.want == "" && len(got) != 0 || tc.want != "" && !slices.Contains(got, tc.want) {
+			t.Errorf("restartOnly = %q, want %q", got, tc.want)
 		}
 	}
 }

@@ -358,6 +358,9 @@ func restartOnly(old, new *config.Config) []string {
 	if old.Cache.Dir != new.Cache.Dir {
 		keys = append(keys, "cache.dir")
 	}
+	if old.Cache.MaxSize != new.Cache.MaxSize || old.Cache.MaxObject != new.Cache.MaxObject || old.Cache.Memory != new.Cache.Memory {
+		keys = append(keys, "cache.max_size, max_object and memory") // the store lives across reloads
+	}
 	if old.HTTPListen != new.HTTPListen {
 		keys = append(keys, "http_listen")
 	}
