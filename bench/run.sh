@@ -21,7 +21,9 @@
 # with Go's profiler, for go tool pprof during a run), ORIGIN_COMPRESSED
 # (false: the edge asks the origin for plain bodies, as the EOTK set-up
 # does; true: for gzip, the edge's default), ORIGIN_HTTP2 (false: HTTP/1.1
-# to the origin, the edge's default and nginx's; true: HTTP/2). An earlier
+# to the origin, the edge's default and nginx's; true: HTTP/2),
+# ACCEPT_ENCODING (gzip: what the loads send; "gzip, deflate, br, zstd"
+# for what browsers send, which nginx answers with gzip). An earlier
 # run's OUT is removed after this run's loads (see clear_out).
 set -euo pipefail
 
@@ -34,6 +36,7 @@ CONNS=${CONNS:-32}
 H2_CLIENTS=${H2_CLIENTS:-8}
 H2_STREAMS=${H2_STREAMS:-4}
 MISS_PROCS=${MISS_PROCS:-8}
+ACCEPT_ENCODING=${ACCEPT_ENCODING:-gzip}
 CASES=${CASES:-hit miss}
 EDGE_ADMIN=${EDGE_ADMIN:-}
 ORIGIN_COMPRESSED=${ORIGIN_COMPRESSED:-false}
@@ -425,7 +428,7 @@ to_ms() {
 wrk_run() {
 	local name=$1 server=$2 port=$3 path=$4 lua=${5:-} pids t0 t1 r0 r1 o0 o1 out f
 	pids=$(server_pids "$server")
-	local args=(-t"$THREADS" -c"$CONNS" -d"${DUR}s" --timeout 10s --latency -H 'Accept-Encoding: gzip')
+	local args=(-t"$THREADS" -c"$CONNS" -d"${DUR}s" --timeout 10s --latency -H "Accept-Encoding: $ACCEPT_ENCODING")
 	[[ -n $lua ]] && args+=(-s "$lua")
 	f=$OUT/$name-$server-h1.txt
 	r0=$(rss_kb $pids) o0=$(origin_requests) t0=$(ticks $pids $ORIGIN_PID)
@@ -457,7 +460,7 @@ wrk_run() {
 h2_run() {
 	local name=$1 server=$2 port=$3 path=$4 miss=${5:-} pids t0 t1 r0 r1 o0 o1 k
 	pids=$(server_pids "$server")
-	local base=(-D "$DUR" -H 'accept-encoding: gzip' --connect-to="127.0.0.1:$port")
+	local base=(-D "$DUR" -H "accept-encoding: $ACCEPT_ENCODING" --connect-to="127.0.0.1:$port")
 	rm -f "$OUT"/h2log-*
 	r0=$(rss_kb $pids) o0=$(origin_requests) t0=$(ticks $pids $ORIGIN_PID)
 	local ns=$(now_ns) b0=$(busy)
@@ -609,7 +612,7 @@ run_hits() {
 	local s page path
 	log "warming up (hits)"
 	for s in edge eotk static gostatic; do
-		in_hosts timeout 20 wrk -t"$THREADS" -c"$CONNS" -d2s -H 'Accept-Encoding: gzip' "https://$HOST:$(port_of "$s")/" >/dev/null
+		in_hosts timeout 20 wrk -t"$THREADS" -c"$CONNS" -d2s -H "Accept-Encoding: $ACCEPT_ENCODING" "https://$HOST:$(port_of "$s")/" >/dev/null
 	done
 	for page in article front; do
 		path=/
@@ -626,7 +629,7 @@ run_misses() {
 	local s
 	log "warming up (misses)"
 	for s in edge eotk floor; do
-		in_hosts timeout 20 wrk -t"$THREADS" -c"$CONNS" -d2s -H 'Accept-Encoding: gzip' -s "$OUT/miss.lua" \
+		in_hosts timeout 20 wrk -t"$THREADS" -c"$CONNS" -d2s -H "Accept-Encoding: $ACCEPT_ENCODING" -s "$OUT/miss.lua" \
 			"https://$HOST:$(port_of "$s")/" -- "warm-$RUN_ID-$s" >/dev/null
 	done
 	# One protocol at a time, the servers one after the other, so that
@@ -686,7 +689,7 @@ main() {
 	if [[ " $CASES " == *" hit "* ]]; then run_hits; fi
 	if [[ " $CASES " == *" miss "* ]]; then run_misses; fi
 	echo
-	echo "command: bench/run.sh (CASES=\"$CASES\" ORIGIN_COMPRESSED=$ORIGIN_COMPRESSED DUR=$DUR THREADS=$THREADS CONNS=$CONNS H2_CLIENTS=$H2_CLIENTS H2_STREAMS=$H2_STREAMS MISS_PROCS=$MISS_PROCS)"
+	echo "command: bench/run.sh (CASES=\"$CASES\" ORIGIN_COMPRESSED=$ORIGIN_COMPRESSED DUR=$DUR THREADS=$THREADS CONNS=$CONNS H2_CLIENTS=$H2_CLIENTS H2_STREAMS=$H2_STREAMS MISS_PROCS=$MISS_PROCS ACCEPT_ENCODING=\"$ACCEPT_ENCODING\")"
 	echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo); $(nginx -v 2>&1); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); $(h2load --version | head -1); $(go version | cut -d' ' -f3)"
 	echo
