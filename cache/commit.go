@@ -246,8 +246,8 @@ func (s *Store) place(p *pending, syncErr error) (again bool) {
 }
 
 // finishCommit removes the files p's entry replaced, now that its own is
-// durable, and lets the memory copies of an entry nobody read go: they
-// are loaded again, verified, on its first Open.
+// durable, and lets the memory copies nobody opened go: they are loaded
+// again, verified, on their first Open.
 func (s *Store) finishCommit(p *pending, syncErr error) {
 	if syncErr == nil {
 		for _, f := range p.old {
@@ -259,8 +259,12 @@ func (s *Store) finishCommit(p *pending, syncErr error) {
 			k.discard()
 		}
 	}
-	if p.resident && !p.e.b.read.Load() {
-		p.e.b.releaseMemory(s)
+	if p.resident {
+		for _, v := range p.e.b.v {
+			if !v.opened.Load() && v.mem.Swap(nil) != nil {
+				s.releaseMem(v.size)
+			}
+		}
 	}
 }
 

@@ -159,7 +159,6 @@ func (s *Store) installCopy(e *Entry, enc Encoding, out *sink) error {
 		return nil // replaced or removed meanwhile
 	}
 	b := &bodies{modified: cur.b.modified, v: cur.b.v, compressible: true}
-	b.read.Store(cur.b.read.Load())
 	for i := range b.queued {
 		b.queued[i].Store(cur.b.queued[i].Load())
 	}

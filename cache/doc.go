@@ -76,9 +76,9 @@
 //
 // Until its batch is done, an entry whose copies fit in memory (Memory) is
 // served from memory: Commit returns at once, so the reader who caused the
-// miss and those waiting for the same fetch never wait for a disk. Its
-// memory copies are released once it is on disk unless a reader has opened
-// it meanwhile. A larger entry appears only once it is on disk: its
+// miss and those waiting for the same fetch never wait for a disk. Once
+// it is on disk, its memory copies that no reader opened meanwhile are
+// released. A larger entry appears only once it is on disk: its
 // Commit waits for its batch. Flush waits for everything committed before
 // it; Close makes every committed entry durable before it returns. A crash
 // loses the entries of the batch in progress, never more, and never
@@ -114,8 +114,9 @@
 // disk, and from their first Open in the process, which reads the file
 // whole and checks its SHA-256, so a memory copy is always a verified one.
 // Opens of such a copy return it (Body.Data) without a system call. A
-// copy is released when its entry is replaced, evicted or dropped, or once
-// on disk if nobody opened it. When a copy a reader opens does not fit, a
+// copy is released when its entry is replaced, evicted or dropped, or,
+// for a new entry, once on disk if nobody opened that copy (readers mostly
+// take gzip or brotli, so the identity copy seldom stays). When a copy a reader opens does not fit, a
 // background worker lets go of the memory copies of the least recently
 // used entries on disk until an eighth of the budget is free, at most once
 // a second (a sort of every entry by age); the next Open of the copy keeps

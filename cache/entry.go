@@ -76,9 +76,6 @@ type bodies struct {
 	// persisted is set once the entry file is durable; until then the
 	// copies are served from memory.
 	persisted atomic.Bool
-	// read is set by the first Open: the memory copies of an entry nobody
-	// read are released once it is on disk.
-	read atomic.Bool
 	// replaces: entry files to remove once these bodies are on disk
 	// (guarded by the entry's key lock).
 	replaces []string
@@ -97,6 +94,11 @@ type variant struct {
 	sum       [sha256.Size]byte
 	etag      string
 	verified  atomic.Bool
+	// opened is set by the first Open of the copy: the memory copies of a
+	// new entry that nobody opened are released once it is on disk, so
+	// that the budget holds the encodings readers take, not the identity
+	// copy every entry has.
+	opened atomic.Bool
 	// mem is the verified copy kept in memory, if any (Options.MemSize).
 	mem atomic.Pointer[[]byte]
 	// gone is set when the bodies are removed: no memory copy may be
@@ -243,10 +245,10 @@ func (e *Entry) Open(enc Encoding) (Body, error) {
 	if !e.Has(enc) {
 		return Body{}, ErrNoEncoding
 	}
-	if !e.b.read.Load() {
-		e.b.read.Store(true)
-	}
 	v := e.b.v[enc]
+	if !v.opened.Load() {
+		v.opened.Store(true)
+	}
 	if p := v.mem.Load(); p != nil {
 		return e.memBody(enc, *p), nil
 	}

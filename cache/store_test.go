@@ -650,6 +650,51 @@ func TestErrorsNameNoKey(t *testing.T) {
 	}
 }
 
+// TestUnopenedCopiesLeaveMemory: once a new entry is on disk, its memory
+// keeps only the copies readers opened (here gzip), not the identity copy
+// every entry has.
+func TestUnopenedCopiesLeaveMemory(t *testing.T) {
+	s := openStore(t, t.TempDir(), Options{MaxSize: 1 << 30, GzipLevel: -1, BrotliLevel: -1})
+	defer s.Close()
+	page := mustFixture(t)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(page)
+	zw.Close()
+	// A backlog for the committer, so that the reader below opens the
+	// entry before it is on disk, as hits on a page just fetched do.
+	for i := range 100 {
+		w := s.Create(testMeta("backlog"+strconv.Itoa(i), "text/html"))
+		w.Write(page)
+		if err := w.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := s.Create(testMeta("page", "text/html"))
+	w.Write(page)
+	w.Encoded(Gzip).Write(gz.Bytes())
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := s.Lookup("page", "", t0)
+	if got, err := read(e, Gzip); err != nil || !bytes.Equal(got, page) {
+		t.Fatalf("gzip copy: %v", err)
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	e, _ = s.Lookup("page", "", t0)
+	if e.b.v[Identity].mem.Load() != nil {
+		t.Error("the identity copy, which nobody opened, is still in memory")
+	}
+	if e.b.v[Gzip].mem.Load() == nil {
+		t.Error("the gzip copy a reader opened left memory")
+	}
+	if got, want := s.Stats().Memory, int64(gz.Len()); got != want {
+		t.Errorf("Memory = %d, want the gzip copy's %d", got, want)
+	}
+}
+
 // TestMemoryAccountingUnderLoad: readers, replacements and the shedding of
 // memory copies at once; every body read is right, and afterwards the
 // budget's count equals the bytes of the copies actually kept.
