@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -406,6 +407,7 @@ func (discardResponse) WriteHeader(int)             {}
 type teeBody struct {
 	io.ReadCloser
 	w    *cache.Writer
+	ctx  context.Context // the origin request's: see pipeRewrite
 	done bool
 }
 
@@ -413,6 +415,11 @@ func (t *teeBody) Read(p []byte) (int, error) {
 	n, err := t.ReadCloser.Read(p)
 	if n > 0 && !t.done {
 		t.w.Write(p[:n])
+	}
+	if err == io.EOF {
+		if cerr := context.Cause(t.ctx); cerr != nil {
+			err = cerr // canceled first: not a body to store or end as complete
+		}
 	}
 	if err == io.EOF && !t.done {
 		t.done = true

@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -330,12 +332,63 @@ func TestReaderGoneAfterTheBody(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := "<html><body><p>small page</p></body></html>"
-	err = pipeRewrite(failingWriter{}, strings.NewReader(page), rewrite.KindHTML, rewrite.NewDoc(mapper, target), "", store.Create(meta))
+	err = pipeRewrite(context.Background(), failingWriter{}, strings.NewReader(page), rewrite.KindHTML, rewrite.NewDoc(mapper, target), "", store.Create(meta))
 	if err == nil {
 		t.Error("no error although the reader was gone")
 	}
 	if _, state := store.Lookup("k", "", time.Now()); state != cache.Fresh {
 		t.Errorf("entry state %v, want stored and fresh", state)
+	}
+}
+
+// TestCanceledFetchNotStored: a body whose fetch was canceled (timed out,
+// or its reader left) before the origin ended it is neither stored nor
+// ended as complete, rewritten or passed through, even though the origin
+// ended it cleanly; the same body from a live fetch is stored.
+func TestCanceledFetchNotStored(t *testing.T) {
+	store, err := cache.Open(t.TempDir(), cache.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	mapper, _ := rewrite.NewMapper("www.rferl.org", nil)
+	target, _ := url.Parse("https://www.rferl.org/a/1.html")
+	policy := cache.DefaultPolicy()
+	meta := func(key, ctype string) cache.Meta {
+		m, err := policy.Meta(key, "", 200, http.Header{"Content-Type": {ctype}, "Cache-Control": {"max-age=60"}}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	timedOut, cancel := context.WithCancelCause(context.Background())
+	cancel(errOriginTimeout)
+	const page = "<html><body><p>the page so far</p></body></html>"
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		want error
+	}{
+		{"live", context.Background(), nil},
+		{"timed out", timedOut, errOriginTimeout},
+	} {
+		rewritten, passed := "rewritten "+tc.name, "passed "+tc.name
+		err := pipeRewrite(tc.ctx, io.Discard, strings.NewReader(page), rewrite.KindHTML, rewrite.NewDoc(mapper, target), "gzip", store.Create(meta(rewritten, "text/html")))
+		if !errors.Is(err, tc.want) && (err != nil || tc.want != nil) {
+			t.Errorf("%s: rewritten body: %v, want %v", tc.name, err, tc.want)
+		}
+		body := &teeBody{ReadCloser: io.NopCloser(strings.NewReader(page)), w: store.Create(meta(passed, "image/png")), ctx: tc.ctx}
+		_, err = io.ReadAll(body)
+		body.Close()
+		if !errors.Is(err, tc.want) && (err != nil || tc.want != nil) {
+			t.Errorf("%s: passed-through body: %v, want %v", tc.name, err, tc.want)
+		}
+		for _, key := range []string{rewritten, passed} {
+			_, state := store.Lookup(key, "", time.Now())
+			if stored := state == cache.Fresh; stored != (tc.want == nil) {
+				t.Errorf("%s: stored %v", key, stored)
+			}
+		}
 	}
 }
 

@@ -133,7 +133,7 @@ func bodyAllowed(resp *http.Response) bool {
 func (e *Edge) passBody(resp *http.Response, readerAE string, meta cache.Meta, store bool) error {
 	ce := resp.Header.Get("Content-Encoding")
 	if ce == "" && store {
-		resp.Body = &teeBody{ReadCloser: resp.Body, w: e.opts.Cache.Create(meta)}
+		resp.Body = &teeBody{ReadCloser: resp.Body, w: e.opts.Cache.Create(meta), ctx: resp.Request.Context()}
 	}
 	if ce == "" || acceptsEncoding(readerAE, ce) {
 		return nil
@@ -181,10 +181,10 @@ func (e *Edge) rewriteBody(resp *http.Response, kind rewrite.Kind, doc *rewrite.
 	}
 	enc := streamEncoding(readerAE)
 	pr, pw := io.Pipe()
-	origin := resp.Body
+	origin, ctx := resp.Body, resp.Request.Context()
 	go func() {
 		start := time.Now()
-		err := pipeRewrite(pw, src, kind, doc, enc, cw)
+		err := pipeRewrite(ctx, pw, src, kind, doc, enc, cw)
 		e.opts.Metrics.observeRewrite(kind.String(), time.Since(start))
 		dec.Close()
 		origin.Close()
@@ -217,8 +217,14 @@ const flushEvery = 50 * time.Millisecond
 // body is compressed once). The entry is committed before the reader sees
 // the end of the body, so readers waiting for this fetch find it; it is
 // dropped if the origin's body or the rewriting fails, and kept if only
-// the reader went away after the whole body was rewritten.
-func pipeRewrite(w io.Writer, src io.Reader, kind rewrite.Kind, doc *rewrite.Doc, encoding string, cw *cache.Writer) error {
+// the reader's writes failed after the whole body was rewritten.
+//
+// ctx is the origin request's. Once it is canceled (the fetch timed out,
+// or the reader left), a body is never stored or ended as complete, even
+// if the origin ends it cleanly: an origin that sees its client go away
+// may cut the page short and still end the response properly, and the
+// end can reach the edge in the instant before its connection closes.
+func pipeRewrite(ctx context.Context, w io.Writer, src io.Reader, kind rewrite.Kind, doc *rewrite.Doc, encoding string, cw *cache.Writer) error {
 	bw := bufWriters.Get().(*bufio.Writer)
 	bw.Reset(w)
 	sink := &readerSink{w: bw}
@@ -248,6 +254,9 @@ func pipeRewrite(w io.Writer, src io.Reader, kind rewrite.Kind, doc *rewrite.Doc
 		}
 	}
 	stop()
+	if err == nil {
+		err = context.Cause(ctx)
+	}
 	if err == nil {
 		err = out.finish()
 	}
