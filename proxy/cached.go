@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -103,7 +104,8 @@ func (e *Edge) fetch(w http.ResponseWriter, r *http.Request, req *request) {
 		e.writeErrorPage(w, http.StatusServiceUnavailable, func(m messages) string { return m.Busy })
 		return
 	}
-	defer e.endFetch()
+	req.endFetch = sync.OnceFunc(e.endFetch)
+	defer req.endFetch()
 	e.forward(w, r, req)
 }
 

@@ -279,6 +279,44 @@ func TestOriginFetchesInFlightCap(t *testing.T) {
 	}
 }
 
+// TestPassThroughLeavesFetchCap: a body passed through unchanged (a
+// video, say) does not hold one of the origin.max_fetches slots while it
+// streams; pages to rewrite are still fetched.
+func TestPassThroughLeavesFetchCap(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	te := startEdgeWith(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/media.mp4" {
+			w.Header().Set("Content-Type", "video/mp4")
+			w.Write(make([]byte, 64<<10))
+			w.(http.Flusher).Flush()
+			select { // the rest of a long video
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		(&cachedPage{cacheControl: "max-age=300"}).ServeHTTP(w, r)
+	}), "www.rferl.org", []string{"www.svoboda.org"}, func(o *Options) {
+		withCache(t)(o)
+		o.OriginFetches = 1
+	})
+	resp, err := te.client.Get("https://" + mirrorName + "/media.mp4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.ReadFull(resp.Body, make([]byte, 32<<10)); err != nil {
+		t.Fatalf("the video's first bytes: %v", err)
+	}
+	if resp, _ := te.get(t, "/a/1.html"); resp.StatusCode != http.StatusOK {
+		t.Errorf("a page while a video streams, with a cap of one fetch: %d, want 200", resp.StatusCode)
+	}
+	if got := scrape(t, te, "zerkalo_origin_fetches_in_flight"); got != "0" {
+		t.Errorf("fetches in flight while only the video streams: %s, want 0", got)
+	}
+}
+
 // scrape returns the value of one metric sample ("" if absent) from the
 // edge's metrics endpoint.
 func scrape(t *testing.T, te *testEdge, sample string) string {

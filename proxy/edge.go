@@ -54,9 +54,10 @@ type Options struct {
 	OriginRate float64
 	// OriginFetches caps the origin fetches in flight at once (0: no
 	// cap). Beyond it readers get a stale copy, or 503 with Retry-After.
-	// It bounds the memory a slow origin can hold: each fetch keeps a
-	// compressor (0.8 MB for gzip, 2 MB for brotli) and buffers until its
-	// body is done.
+	// It bounds the memory a slow origin can hold: each fetch of a body
+	// to rewrite keeps a compressor (0.8 MB for gzip, 2 MB for brotli) and
+	// buffers until its body is done. A body passed through unchanged
+	// (images, media) leaves the count once its headers are in.
 	OriginFetches int
 	// OriginIdentity asks the origin for uncompressed bodies: more bytes
 	// from the origin, no decompressing before the rewrite.
@@ -173,6 +174,7 @@ type request struct {
 	acceptEncoding string   // the reader's Accept-Encoding
 	cancel         context.CancelCauseFunc
 	deadline       *time.Timer // bounds the fetch of a rewritten body
+	endFetch       func()      // frees the fetch's slot (OriginFetches); safe to call twice
 
 	in      *http.Request // the reader's request
 	key     string        // cache key; "" when the cache is not used

@@ -65,7 +65,7 @@ func NewMetrics() *Metrics {
 		}, []string{"cap"}),
 		fetching: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "zerkalo_origin_fetches_in_flight",
-			Help: "Origin fetches under way (capped by origin.max_fetches).",
+			Help: "Origin fetches under way that count against origin.max_fetches: bodies to rewrite, and fetches still waiting for headers.",
 		}),
 		rewriteSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "zerkalo_rewrite_seconds",

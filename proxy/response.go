@@ -67,6 +67,11 @@ func (e *Edge) modifyResponse(resp *http.Response) error {
 	}
 	meta, store := e.storeMeta(req, resp, variant)
 	if kind == rewrite.KindNone {
+		// A body passed through holds no compressor, and may be a video
+		// streamed for an hour: it leaves the cap on fetches in flight.
+		if req.endFetch != nil {
+			req.endFetch()
+		}
 		return e.passBody(resp, req.acceptEncoding, meta, store)
 	}
 	if resp.StatusCode == http.StatusPartialContent {

@@ -137,7 +137,9 @@ type OriginConfig struct {
 	RateLimit float64 `toml:"rate_limit"`
 	// MaxFetches caps the origin fetches in flight at once; 0 means no
 	// cap. Beyond it readers get a stale copy, or 503 Service Unavailable
-	// with Retry-After. It bounds the memory a slow origin can hold.
+	// with Retry-After. It bounds the memory a slow origin can hold. A
+	// body passed through unchanged (images, media) stops counting once
+	// its headers are in.
 	MaxFetches int `toml:"max_fetches"`
 	// Compressed asks the origin for gzip or zstd bodies (the default):
 	// about five times fewer bytes from the origin, for the CPU to
