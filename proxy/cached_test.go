@@ -353,24 +353,36 @@ type failingWriter struct{}
 
 func (failingWriter) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
 
-// TestReaderGoneAfterTheBody: when the reader disappears just as the last
-// bytes are written, the rewritten body is still stored, and nothing
-// panics.
-func TestReaderGoneAfterTheBody(t *testing.T) {
+// rewriteFixture returns, for tests that call pipeRewrite directly, a
+// store, a maker of documents for an rferl.org article, and a maker of
+// the cache metadata of a 200 of a content type, fresh for a minute.
+func rewriteFixture(t *testing.T) (*cache.Store, func() *rewrite.Doc, func(key, ctype string) cache.Meta) {
+	t.Helper()
 	store, err := cache.Open(t.TempDir(), cache.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	t.Cleanup(func() { store.Close() })
 	mapper, _ := rewrite.NewMapper("www.rferl.org", nil)
 	target, _ := url.Parse("https://www.rferl.org/a/1.html")
 	policy := cache.DefaultPolicy()
-	meta, err := policy.Meta("k", "", 200, http.Header{"Content-Type": {"text/html"}, "Cache-Control": {"max-age=60"}}, time.Now())
-	if err != nil {
-		t.Fatal(err)
+	meta := func(key, ctype string) cache.Meta {
+		m, err := policy.Meta(key, "", 200, http.Header{"Content-Type": {ctype}, "Cache-Control": {"max-age=60"}}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
 	}
+	return store, func() *rewrite.Doc { return rewrite.NewDoc(mapper, target) }, meta
+}
+
+// TestReaderGoneAfterTheBody: when the reader disappears just as the last
+// bytes are written, the rewritten body is still stored, and nothing
+// panics.
+func TestReaderGoneAfterTheBody(t *testing.T) {
+	store, newDoc, meta := rewriteFixture(t)
 	page := "<html><body><p>small page</p></body></html>"
-	err = pipeRewrite(context.Background(), failingWriter{}, strings.NewReader(page), rewrite.KindHTML, rewrite.NewDoc(mapper, target), "", store.Create(meta))
+	err := pipeRewrite(context.Background(), failingWriter{}, strings.NewReader(page), rewrite.KindHTML, newDoc(), "", store.Create(meta("k", "text/html")))
 	if err == nil {
 		t.Error("no error although the reader was gone")
 	}
@@ -384,21 +396,7 @@ func TestReaderGoneAfterTheBody(t *testing.T) {
 // ended as complete, rewritten or passed through, even though the origin
 // ended it cleanly; the same body from a live fetch is stored.
 func TestCanceledFetchNotStored(t *testing.T) {
-	store, err := cache.Open(t.TempDir(), cache.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	mapper, _ := rewrite.NewMapper("www.rferl.org", nil)
-	target, _ := url.Parse("https://www.rferl.org/a/1.html")
-	policy := cache.DefaultPolicy()
-	meta := func(key, ctype string) cache.Meta {
-		m, err := policy.Meta(key, "", 200, http.Header{"Content-Type": {ctype}, "Cache-Control": {"max-age=60"}}, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
+	store, newDoc, meta := rewriteFixture(t)
 	timedOut, cancel := context.WithCancelCause(context.Background())
 	cancel(errOriginTimeout)
 	const page = "<html><body><p>the page so far</p></body></html>"
@@ -411,7 +409,7 @@ func TestCanceledFetchNotStored(t *testing.T) {
 		{"timed out", timedOut, errOriginTimeout},
 	} {
 		rewritten, passed := "rewritten "+tc.name, "passed "+tc.name
-		err := pipeRewrite(tc.ctx, io.Discard, strings.NewReader(page), rewrite.KindHTML, rewrite.NewDoc(mapper, target), "gzip", store.Create(meta(rewritten, "text/html")))
+		err := pipeRewrite(tc.ctx, io.Discard, strings.NewReader(page), rewrite.KindHTML, newDoc(), "gzip", store.Create(meta(rewritten, "text/html")))
 		if !errors.Is(err, tc.want) && (err != nil || tc.want != nil) {
 			t.Errorf("%s: rewritten body: %v, want %v", tc.name, err, tc.want)
 		}
