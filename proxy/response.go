@@ -69,9 +69,7 @@ func (e *Edge) modifyResponse(resp *http.Response) error {
 	if kind == rewrite.KindNone {
 		// A body passed through holds no compressor, and may be a video
 		// streamed for an hour: it leaves the cap on fetches in flight.
-		if req.endFetch != nil {
-			req.endFetch()
-		}
+		req.endFetch()
 		return e.passBody(resp, req.acceptEncoding, meta, store)
 	}
 	if resp.StatusCode == http.StatusPartialContent {

@@ -73,6 +73,7 @@ func TestRestartOnly(t *testing.T) {
 		{func(c *config.Config) { c.Cache.Memory = 0 }, "cache.max_size, max_object and memory"},
 		{func(c *config.Config) { c.Cache.Dir = "/elsewhere" }, "cache.dir"},
 		{func(c *config.Config) { c.Listen = "127.0.0.1:1" }, "listen"},
+		{func(c *config.Config) { c.Cache.WarmMaxItems = 3 }, "cache.warm*"},
 		{func(c *config.Config) { c.Origin.RateLimit = 1 }, ""}, // applied by a reload
 	} {
 		old, changed := base(), base()

@@ -370,7 +370,7 @@ func restartOnly(old, new *config.Config) []string {
 	if old.AdminPprof != new.AdminPprof {
 		keys = append(keys, "admin_pprof")
 	}
-	if old.Cache.Warm != new.Cache.Warm || old.Cache.WarmEvery != new.Cache.WarmEvery ||
+	if old.Cache.Warm != new.Cache.Warm || old.Cache.WarmEvery != new.Cache.WarmEvery || old.Cache.WarmMaxItems != new.Cache.WarmMaxItems ||
 		!slices.Equal(old.Cache.WarmPaths, new.Cache.WarmPaths) || !slices.Equal(old.Cache.WarmFeeds, new.Cache.WarmFeeds) {
 		keys = append(keys, "cache.warm*")
 	}
