@@ -130,10 +130,14 @@ func readEntryFile(f *os.File, file string, shard int) (*Entry, error) {
 			continue
 		}
 		v := e.b.v[i]
-		if _, err := hex.Decode(v.sum[:], []byte(r.Sum)); err != nil || len(r.Sum) != 2*sha256.Size {
+		// The length first: hex.Decode writes past v.sum if r.Sum is longer.
+		if len(r.Sum) != 2*sha256.Size {
 			return nil, fmt.Errorf("%w: checksum %q", errBadManifest, r.Sum)
 		}
-		if r.Off < 0 || r.Size < 0 || r.Off+r.Size > end {
+		if _, err := hex.Decode(v.sum[:], []byte(r.Sum)); err != nil {
+			return nil, fmt.Errorf("%w: checksum %q", errBadManifest, r.Sum)
+		}
+		if r.Off < 0 || r.Size < 0 || r.Off > end-r.Size { // r.Off+r.Size could overflow
 			return nil, fmt.Errorf("%w: copy outside the file", errBadManifest)
 		}
 		v.off, v.size, v.etag = r.Off, r.Size, etag(v.sum)
