@@ -152,6 +152,7 @@ type htmlRewriter struct {
 	held    bytes.Buffer // an inline script's start tag, until its text is judged
 	script  []byte       // an inline script's text being judged
 	embed   string       // the placeholder of an element being replaced
+	afterLT bool         // the current start tag follows a '<' of text (see separate)
 	dropEnd bool         // the next end tag closes a removed raw-text element
 	skip    skipState    // a removed element whose content is dropped
 }
@@ -253,6 +254,7 @@ func (r *htmlRewriter) run(s *source) error {
 				continue // copied as is
 			}
 			flushTo(start)
+			r.afterLT = s.before(start) == '<'
 			if err == nil {
 				r.writeStart(tok, act, changed)
 				err = r.content(s, raw, act)

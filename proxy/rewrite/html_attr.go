@@ -110,8 +110,11 @@ func (r *htmlRewriter) startTag(raw []byte) (kind rawKind, act action, changed b
 func (r *htmlRewriter) writeStart(raw []byte, act action, changed bool) {
 	var w tagWriter = r.out
 	switch act {
-	case actDrop, actEmbed:
+	case actDrop:
+		r.separate()
 		return
+	case actEmbed:
+		return // the placeholder takes its place
 	case actHold:
 		r.held.Reset()
 		w = &r.held
@@ -688,6 +691,10 @@ var notPlain = [256]bool{'&': true, '"': true, '\'': true, 0: true, '\r': true}
 func (r *htmlRewriter) rewriteAttr(raw []byte, a *attr) error {
 	if a.kind == attrBase {
 		v := r.value(raw, a)
+		if !r.d.keepAll && r.d.classify(v) != urlLocal {
+			r.foreignBase(a)
+			return nil
+		}
 		defer r.setBase(v) // resolve it after rewriting it for the old base
 	}
 	if a.fetch != fetchNone && !r.d.keepAll && r.privacyAttr(raw, a) {
@@ -735,6 +742,21 @@ func (r *htmlRewriter) rewriteAttr(raw []byte, a *attr) error {
 		a.edit, a.val, a.cut = editSet, r.keep(nv), a.v1
 	}
 	return nil
+}
+
+// foreignBase replaces the first base href when it names a host outside
+// the mirror, where the browser would fetch every relative URL of the
+// page from: the document's own mirror path takes its place, so that
+// relative URLs resolve as the rewriter read them. Later base elements
+// do not count, as in browsers.
+func (r *htmlRewriter) foreignBase(a *attr) {
+	r.baseSet = true
+	p, ok := r.d.Mapper.MirrorPath(r.d.Base)
+	if !ok {
+		a.edit = editDrop
+		return
+	}
+	a.edit, a.val, a.cut = editSet, r.keep(r.d.Absolute+p), a.v1
 }
 
 // url rewrites a URL attribute; javascript: URLs are rewritten as scripts.

@@ -297,6 +297,20 @@ func (r *htmlRewriter) judge(raw []byte) action {
 	return actKeep
 }
 
+// separator stands for a removed element that followed a '<' of text.
+const separator = "<!---->"
+
+// separate writes separator when the element being removed follows a
+// '<' of text: without it, that '<' and the text after the element
+// would make a new tag ("<<img src=pixel>img src=tracker>" would become
+// "<img src=tracker>").
+func (r *htmlRewriter) separate() {
+	if r.afterLT {
+		r.out.WriteString(separator)
+		r.afterLT = false
+	}
+}
+
 // content reads the content of the element whose start tag startTag just
 // handled, as its action says.
 func (r *htmlRewriter) content(s *source, kind rawKind, act action) error {
@@ -400,6 +414,9 @@ func (r *htmlRewriter) inlineScript(s *source, kind rawKind) error {
 		r.script = buf[:0]
 	}
 	if ph := r.d.embedInScript(buf); ph != "" || r.d.rules().BlocksScript(buf) {
+		if ph == "" {
+			r.separate()
+		}
 		r.out.WriteString(ph)
 		_, err := rt.WriteTo(io.Discard) // rt knows the script's escape state
 		r.dropEnd = true

@@ -15,6 +15,17 @@ type source struct {
 	buf []byte        // buf[off:] is pending input
 	off int
 	err error // sticky error of r
+	// prev is the input byte before buf[0], kept when fill drops the
+	// bytes before off; 0 at the start.
+	prev byte
+}
+
+// before returns the input byte before buf[i], or 0 at the start.
+func (s *source) before(i int) byte {
+	if i > 0 {
+		return s.buf[i-1]
+	}
+	return s.prev
 }
 
 const sourceChunk = 16 << 10
@@ -37,6 +48,30 @@ func (s *source) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// WriteTo writes the rest of the input to w. io.Copy prefers it to the
+// ReadFrom of a *bufio.Writer: that reads into the writer's own buffer,
+// which Read's flush of s.out, the same writer, would empty under it.
+func (s *source) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		if s.off < len(s.buf) {
+			n, err := w.Write(s.buf[s.off:])
+			s.off += n
+			total += int64(n)
+			if err != nil {
+				return total, err
+			}
+		}
+		if s.err != nil {
+			if s.err == io.EOF {
+				return total, nil
+			}
+			return total, s.err
+		}
+		s.fill()
+	}
+}
+
 // flush writes the output so far before the rewriter waits for input.
 func (s *source) flush() error {
 	if s.out == nil || s.out.Buffered() == 0 {
@@ -56,6 +91,7 @@ func (s *source) fill() error {
 	}
 	pending := len(s.buf) - s.off
 	if s.off > 0 {
+		s.prev = s.buf[s.off-1]
 		copy(s.buf, s.buf[s.off:])
 		s.buf, s.off = s.buf[:pending], 0
 	}

@@ -122,7 +122,7 @@ func TestHTMLAttributes(t *testing.T) {
 		{"plaintext passes through", `<plaintext><a href="https://www.rferl.org/x">`, `<plaintext><a href="https://www.rferl.org/x">`},
 		{"base href", `<base href="https://www.svoboda.org/news/"><a href="/a/2.html">a</a><img src="i.png">`, `<base href="/_z/www.svoboda.org/news/"><a href="/_z/www.svoboda.org/a/2.html">a</a><img src="i.png">`},
 		{"second base ignored", `<base href="https://www.svoboda.org/"><base href="https://gdb.rferl.org/"><a href="/x">`, `<base href="/_z/www.svoboda.org/"><base href="/_z/gdb.rferl.org/"><a href="/_z/www.svoboda.org/x">`},
-		{"foreign base", `<base href="https://example.com/"><a href="/x">`, `<base href="https://example.com/"><a href="/x">`},
+		{"foreign base", `<base href="https://example.com/"><a href="/x"><img src=i.png>`, `<base href="/a/1.html"><a href="/x"><img src=i.png>`},
 		{"unfinished tag at end", `<p>a<a href="https://www.rferl.org/x`, `<p>a<a href="https://www.rferl.org/x`},
 		{"self-closing and slash", `<img src=https://gdb.rferl.org/a.jpg/>`, `<img src="/_z/gdb.rferl.org/a.jpg/">`},
 		{"odd attribute syntax", `<a =x href = "https://www.rferl.org/x" / b>`, `<a =x href = "/x" / b>`},
