@@ -168,6 +168,9 @@ func (s *Store) persist(batch []*pending) (again []*pending) {
 		case p.err == nil:
 			s.finishCommit(p, err)
 		default:
+			if !errors.Is(p.err, errReplaced) {
+				s.writeFailed(p.err)
+			}
 			p.cleanup(s)
 		}
 		if p.e != nil {

@@ -3,6 +3,7 @@ package cache
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 
@@ -101,16 +102,25 @@ func (s *Store) addCopy(e *Entry, enc Encoding, c compressor) error {
 	}
 	out := s.newSink()
 	defer out.discard()
-	c.Reset(writerFunc(out.write))
+	var diskErr error // out's, as opposed to the compressor's or the reading's
+	c.Reset(writerFunc(func(p []byte) error {
+		diskErr = out.write(p)
+		return diskErr
+	}))
 	err := s.compressIdentity(e, c)
 	if err == nil {
 		err = c.Close()
 	}
 	if err == nil {
 		err = out.finish()
+		diskErr = err
 	}
 	if err == nil {
 		err = s.installCopy(e, enc, out)
+		diskErr = err
+	}
+	if diskErr != nil && !errors.Is(diskErr, errStopped) {
+		s.writeFailed(diskErr)
 	}
 	if err == nil {
 		s.evict()

@@ -1,6 +1,9 @@
 package cache
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // Stats is a snapshot of a Store's counters.
 type Stats struct {
@@ -22,13 +25,16 @@ type Stats struct {
 	// Commits that waited for the disk because their copies could not be
 	// kept in memory (too large, or the memory budget was full).
 	Unwritten, Waited int64
+	// WriteErrors counts the entries and copies not stored because the
+	// disk failed them (full, read-only, I/O errors); see Options.Logger.
+	WriteErrors int64
 }
 
 type counters struct {
 	hits, misses, stale, revalidated     atomic.Int64
 	stores, tooLarge, evictions, corrupt atomic.Int64
 	entries, bytes, written              atomic.Int64
-	unwritten, waited                    atomic.Int64
+	unwritten, waited, writeErrors       atomic.Int64
 }
 
 // Stats returns the current counters.
@@ -42,6 +48,7 @@ func (s *Store) Stats() Stats {
 		Entries: c.entries.Load(), Bytes: c.bytes.Load(), Written: c.written.Load(),
 		Memory:    s.mem.Load(),
 		Unwritten: c.unwritten.Load(), Waited: c.waited.Load(),
+		WriteErrors: c.writeErrors.Load(),
 	}
 }
 
@@ -50,3 +57,19 @@ func (s *Store) Stats() Stats {
 type clock struct{ n atomic.Int64 }
 
 func (c *clock) tick() int64 { return c.n.Add(1) }
+
+// writeLogEvery is the least time between two log lines of writeFailed.
+const writeLogEvery = time.Minute
+
+// writeFailed counts an entry or copy the disk refused and logs it, at
+// most once every writeLogEvery: a full disk fails every write, and one
+// line a minute tells the operator as much as a thousand.
+func (s *Store) writeFailed(err error) {
+	n := s.stats.writeErrors.Add(1)
+	now := time.Now().UnixNano()
+	last := s.lastWriteLog.Load()
+	if last != 0 && now-last < int64(writeLogEvery) || !s.lastWriteLog.CompareAndSwap(last, now) {
+		return
+	}
+	s.opt.Logger.Warn("cache: cannot write to disk; pages are still served, but not stored", "err", err, "failures", n)
+}

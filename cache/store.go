@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"sync"
@@ -40,6 +41,11 @@ type Options struct {
 	// SaveEvery is how often the recency order is saved (default 1 minute);
 	// it is saved on Close too.
 	SaveEvery time.Duration
+	// Logger receives the failures no caller hears of: entries that could
+	// not be written to disk in the background (a full or failing disk), at
+	// most one line a minute (default slog.Default()). Stats.WriteErrors
+	// counts them all.
+	Logger *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -64,6 +70,9 @@ func (o *Options) defaults() {
 	if o.SaveEvery <= 0 {
 		o.SaveEvery = time.Minute
 	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
 }
 
 const (
@@ -86,7 +95,9 @@ type Store struct {
 	evictMu  sync.Mutex
 
 	stats counters
-	clock clock
+	// lastWriteLog is when writeFailed last logged (Unix nanoseconds).
+	lastWriteLog atomic.Int64
+	clock        clock
 	// seq numbers the entry files written, to tell the newest file of an
 	// entry at start-up.
 	seq atomic.Uint64
@@ -140,9 +151,14 @@ func Open(dir string, opt Options) (*Store, error) {
 
 // Close makes every committed entry durable, stops the background work (a
 // copy being made is given up), saves the recency order and releases the
-// directory. Entries and bodies already handed out stay readable.
+// directory. Entries and bodies already handed out stay readable. Closing
+// a closed Store does nothing and reports errStopped.
 func (s *Store) Close() error {
 	s.commitMu.Lock()
+	if s.closed {
+		s.commitMu.Unlock()
+		return errStopped
+	}
 	s.closed = true
 	s.commitMu.Unlock()
 	close(s.stop)

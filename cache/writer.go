@@ -89,6 +89,7 @@ func (w *Writer) write(enc Encoding, p []byte) {
 	}
 	if err := k.write(p); err != nil {
 		w.fail(err)
+		w.s.writeFailed(err)
 	}
 }
 
@@ -181,6 +182,7 @@ func (w *Writer) prepare() error {
 			continue
 		}
 		if err := k.finish(); err != nil {
+			w.s.writeFailed(err)
 			return err
 		}
 		v := b.v[enc]

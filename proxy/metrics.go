@@ -115,6 +115,7 @@ func (m *Metrics) RegisterCache(stats func() cache.Stats) {
 		gauge("zerkalo_cache_memory_bytes", "Bytes of cached copies kept in memory.", func(s cache.Stats) int64 { return s.Memory }),
 		gauge("zerkalo_cache_unwritten_entries", "Entries stored but not yet on disk.", func(s cache.Stats) int64 { return s.Unwritten }),
 		counter("zerkalo_cache_commit_waits_total", "Stores that waited for the disk (copies too large, or the memory budget full).", func(s cache.Stats) int64 { return s.Waited }),
+		counter("zerkalo_cache_write_errors_total", "Entries and copies not stored because the disk failed them (full, read-only, I/O errors).", func(s cache.Stats) int64 { return s.WriteErrors }),
 	)
 }
 

@@ -267,7 +267,8 @@ func pipeRewrite(ctx context.Context, w io.Writer, src io.Reader, kind rewrite.K
 		if err != nil {
 			cw.Abort()
 		} else if cerr := cw.Commit(); cerr != nil && !errors.Is(cerr, cache.ErrTooLarge) {
-			slog.Warn("cache store failed", "err", cerr)
+			// The cache logs disk failures itself, once a minute at most.
+			slog.Debug("cache store failed", "err", cerr)
 		}
 	}
 	if err != nil {
