@@ -38,8 +38,8 @@ func (u *urlValue) add(out, p []byte) []byte {
 func (u *urlValue) end(out []byte) []byte {
 	switch {
 	case u.long:
-	case u.d.Absolute == "" && !bytes.ContainsAny(u.buf, `/\`):
-		out = append(out, u.buf...) // neither absolute nor root-relative
+	case u.d.Absolute == "" && !bytes.ContainsAny(u.buf, `/\:`):
+		out = append(out, u.buf...) // relative: neither a scheme nor a root
 	default:
 		v := string(u.buf)
 		if u.fetched && !u.d.keepAll && u.d.classify(v) != urlLocal {
@@ -126,7 +126,7 @@ func (c *cssWriter) reset(w io.Writer, d *Doc) {
 
 // CSS rewrites a CSS fragment such as a style attribute.
 func (d *Doc) CSS(s string) string {
-	if d.Absolute == "" && !strings.ContainsAny(s, `/\`) {
+	if d.Absolute == "" && !strings.ContainsAny(s, `/\`) && !hasHTTPColon(s) {
 		return s
 	}
 	var b strings.Builder
@@ -366,6 +366,26 @@ func (c *cssWriter) unquotedURL(p []byte) int {
 	c.out = append(c.out, ')')
 	c.state, c.import_ = cssCode, false
 	return k + 1
+}
+
+// hasHTTPColon reports whether b holds "http:" or "https:" (any case): a
+// URL such as "http:host", which names a host without a slash when the
+// page is served over https.
+func hasHTTPColon[T string | []byte](b T) bool {
+	for i := 4; i < len(b); i++ {
+		if b[i] != ':' {
+			continue
+		}
+		j := i
+		if lowerASCII(b[j-1]) == 's' {
+			j--
+		}
+		if j >= 4 && lowerASCII(b[j-4]) == 'h' && lowerASCII(b[j-3]) == 't' &&
+			lowerASCII(b[j-2]) == 't' && lowerASCII(b[j-1]) == 'p' {
+			return true
+		}
+	}
+	return false
 }
 
 func isCSSIdent(b byte) bool {

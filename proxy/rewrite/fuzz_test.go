@@ -40,6 +40,14 @@ func TestFuzzFindings(t *testing.T) {
 		{"foreign base", `<base href="https://example.com/x/"><img src="i.png">`, `<base href="/a/1.html"><img src="i.png">`},
 		{"tracker base", `<BASE HREF='//www.google-analytics.com/'><base href="https://www.svoboda.org/"><a href=/a>`,
 			`<BASE HREF='/a/1.html'><base href="/_z/www.svoboda.org/"><a href=/a>`},
+		// Dropping a foreign src made the repeated src, which browsers
+		// had ignored, the one that counts.
+		{"repeated src", `<img SRC=//evil.example/a.gif src="https://www.google-analytics.com/c" alt=x>`, `<img alt=x>`},
+		{"repeated href", `<a href=https://www.rferl.org/a HREF=//www.google-analytics.com/c>`, `<a href="/a">`},
+		// "http:host" on a page served over https names that host, but
+		// holds no '/': srcset and CSS url() let it through unjudged.
+		{"srcset without slash", `<img srcset="http:evil.example 1x, /a.jpg 2x">`, `<img srcset="/a.jpg 2x">`},
+		{"css url without slash", `<p style="background:url(http:evil.example)">`, `<p style="background:url(data:,)">`},
 		{"origin base", `<base href="https://www.svoboda.org/n/"><a href=/a>`, `<base href="/_z/www.svoboda.org/n/"><a href="/_z/www.svoboda.org/a">`},
 	}
 	d := rferlDoc(t)
@@ -328,7 +336,7 @@ func htmlProblems(d *Doc, doc string, depth int) []string {
 				if hint || d.URL(v) != v || load && d.classify(v) != urlLocal || d.classify(v) == urlTracker {
 					bad("<link rel=%q href=%q>: outside the mirror", attrs["rel"], v)
 				}
-			case k == "href" || k == "action" || k == "formaction" || k == "xlink:href" || k == "cite":
+			case k == "href" || isRoleURL(k):
 				if s, e := trimSpace(v); hasFoldPrefix(v[s:e], "javascript:") {
 					if js := v[s+len("javascript:"):]; d.JS(js) != js {
 						bad("<%s %s=%q>: origin URL left in script", tag, k, v)
@@ -364,6 +372,12 @@ func htmlProblems(d *Doc, doc string, depth int) []string {
 			}
 		}
 	}
+}
+
+// isRoleURL reports whether the rewriter reads attribute k as one URL.
+func isRoleURL(k string) bool {
+	_, role := knownAttr([]byte(k))
+	return role == roleURL
 }
 
 // noscriptRE renames noscript tags (same length, any case) so that the
@@ -457,6 +471,17 @@ func checkM3U8(t *testing.T, d *Doc, in, out string) {
 					t.Errorf("playlist %q: URI attribute %q left", in, v)
 				}
 			}
+		}
+	}
+}
+
+func TestHasHTTPColon(t *testing.T) {
+	for s, want := range map[string]bool{
+		"url(http:x)": true, "HTTPS:x": true, "a:b": false, "ttp:": false, "xhttps:": true,
+		"sttp:": false, "hhttp:": true, ":": false, "color:red": false, "https": false,
+	} {
+		if got := hasHTTPColon(s); got != want {
+			t.Errorf("hasHTTPColon(%q) = %v", s, got)
 		}
 	}
 }

@@ -591,6 +591,11 @@ func (r *htmlRewriter) mayChange(raw []byte, a *attr) bool {
 		return r.mayChangeURL(v)
 	case attrIntegrity:
 		return false
+	case attrSrcset:
+		// "http:host" names a host too, on a page served over https.
+		return bytes.IndexByte(v, '/') >= 0 || bytes.IndexByte(v, ':') >= 0
+	case attrCSS:
+		return bytes.IndexByte(v, '/') >= 0 || hasHTTPColon(v)
 	}
 	return bytes.IndexByte(v, '/') >= 0
 }
@@ -876,7 +881,8 @@ func (r *htmlRewriter) foreign(raw []byte, a *attr) bool {
 
 // writeTag writes the raw tag with the edited attributes replaced. A new
 // value keeps its attribute's quotes when it can, else it is written in
-// double quotes.
+// double quotes. Repeated attributes, which browsers ignore, are dropped:
+// once the first is dropped, the next would count.
 func (r *htmlRewriter) writeTag(w tagWriter, raw []byte) {
 	last := 0
 	for k := range r.attrs {
@@ -885,7 +891,11 @@ func (r *htmlRewriter) writeTag(w tagWriter, raw []byte) {
 		if a.quote != 0 {
 			end++
 		}
-		switch a.edit {
+		edit := a.edit
+		if a.saved < 0 && a.k1 > a.k0 {
+			edit = editDrop // a repeated name
+		}
+		switch edit {
 		case editDrop:
 			start := a.k0
 			for start > last && isSpace(raw[start-1]) {
