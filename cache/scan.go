@@ -106,13 +106,7 @@ func (s *Store) loadEntry(shard int, file string) *Entry {
 // recency file in its order (least recent first), then the others, which
 // were stored after the last save, by the time their bodies were stored.
 func (s *Store) restoreRecency() {
-	rank := map[string]int{}
-	if data, err := s.root.ReadFile(recencyFile); err == nil {
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		for sc.Scan() {
-			rank[sc.Text()] = len(rank) + 1
-		}
-	}
+	rank := s.readRecency()
 	all := make([]*Entry, 0, len(s.index))
 	for _, e := range s.index {
 		all = append(all, e)
@@ -132,6 +126,39 @@ func (s *Store) restoreRecency() {
 	for _, e := range all {
 		e.used.Store(s.clock.tick())
 	}
+}
+
+// readRecency returns the place of each indexed entry in the recency
+// file (1: least recent). The file is read as a stream and only names of
+// the index are kept, so memory does not follow the file's size. A
+// recency file that is not a regular file is removed (a FIFO would block
+// the start-up, a folder would refuse every save).
+func (s *Store) readRecency() map[string]int {
+	rank := map[string]int{}
+	fi, err := s.root.Lstat(recencyFile)
+	if err != nil {
+		return rank
+	}
+	if !fi.Mode().IsRegular() {
+		s.root.RemoveAll(recencyFile)
+		return rank
+	}
+	f, err := s.root.Open(recencyFile)
+	if err != nil {
+		return rank
+	}
+	defer f.Close()
+	names := make(map[string]bool, len(s.index))
+	for _, e := range s.index {
+		names[e.name] = true
+	}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		if name := sc.Text(); names[name] {
+			rank[name] = n
+		}
+	}
+	return rank
 }
 
 // saveRecency writes the entry names, least recently used first. Losing
