@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: the edge against nginx, on loopback, for the real rferl.org
-# front page (106 KB) and an article page.
+# front page (106 KB) and two article pages (a 10.7 KB stand-in, VOA's real
+# 62 KB one).
 #
 # Starts the fake origin (bench/origin), the edge (zerkalo serve), and one
 # nginx with two servers: "eotk" (proxy_cache + sub_filter + gzip, the way
@@ -49,6 +50,10 @@ GOSTATIC_PORT=$((PORT_BASE + 7))
 ORIGIN_HTTP2=${ORIGIN_HTTP2:-false}
 HOST=mirror.test
 ARTICLE=/a/russia-china-hit-back-after-us-criticizes-them-over-north-korea-crisis/28650466.html
+# A real Pangea article page (VOA's, 62 KB; the fixtures hold no RFE/RL
+# article page whole), mirrored under /_z/ beside RFE/RL's pages.
+VOA_ARTICLE=/_z/www.voanews.com/a/america-s-child-care-crisis-is-holding-back-moms-without-college-degrees-/7585813.html
+PAGES=(/ "$ARTICLE" "$VOA_ARTICLE")
 TICK_US=$((1000000 / $(getconf CLK_TCK)))
 RUN_ID=$(date +%s)
 LIMIT=$((DUR + 30)) # seconds any one load may take before it is killed
@@ -198,6 +203,7 @@ start_edge() {
 		key_file = "$OUT/tls/leaf.key"
 		[origin]
 		site = "www.rferl.org"
+		hosts = $("$OUT/origin" -hosts www.rferl.org,www.voanews.com)
 		resolve = { "*" = "$ORIGIN_ADDR" }
 		ca_file = "$OUT/origin-ca.pem"
 		rate_limit = 0.0
@@ -220,7 +226,7 @@ start_edge() {
 # serves them to a gzip-accepting reader, and the identity body beside them.
 snapshot_edge() {
 	local p f
-	for p in / "$ARTICLE"; do
+	for p in "${PAGES[@]}"; do
 		f=$OUT/static${p%/}
 		[[ $p == / ]] && f=$OUT/static/index.html
 		mkdir -p "$(dirname "$f")"
@@ -255,26 +261,63 @@ start_floor() {
 	log "Go static on 127.0.0.1:$GOSTATIC_PORT (pid $GOSTATIC_PID)"
 }
 
+# eotk_location PREFIX HOST SITE_HOST OTHER_HOSTS...: an nginx location
+# that proxies PREFIX to HOST at the origin, EOTK style: cache the origin's
+# identity bytes, rewrite them with sub_filter (SITE_HOST, if not empty,
+# to "/", the others to /_z/HOST/) and compress them again on every
+# response.
+eotk_location() {
+	local prefix=$1 host=$2 site=$3 h subs=""
+	shift 3
+	for h in $site "$@"; do
+		local to=/_z/$h/
+		[[ $h == "$site" ]] && to=/
+		subs+="sub_filter 'https://$h/' '$to'; sub_filter '//$h/' '$to'; sub_filter 'https:\\/\\/$h\\/' '${to//\//\\/}';
+"
+	done
+	cat <<-EOF
+		location $prefix {
+		  proxy_pass https://origin/;
+		  proxy_http_version 1.1;
+		  proxy_set_header Connection "";
+		  proxy_set_header Host $host;
+		  proxy_set_header Accept-Encoding "";
+		  proxy_ssl_server_name on;
+		  proxy_ssl_name $host;
+		  proxy_ssl_verify on;
+		  proxy_ssl_trusted_certificate $OUT/origin-ca.pem;
+		  proxy_ssl_session_reuse on;
+		  proxy_buffering on;
+		  proxy_cache eotk;
+		  proxy_cache_revalidate on;
+		  proxy_cache_use_stale error timeout updating;
+		  proxy_ignore_headers Cache-Control Expires;
+		  proxy_cache_valid 200 1h;
+		  proxy_hide_header Server;
+		  proxy_hide_header X-Powered-By;
+		  proxy_hide_header X-AspNet-Version;
+		  add_header X-Cache \$upstream_cache_status;
+		  $subs
+		  sub_filter_once off;
+		  sub_filter_types *;
+		  gzip on;
+		  gzip_types *;
+		  gzip_vary on;
+		}
+	EOF
+}
+
 start_nginx() {
 	mkdir -p "$OUT/nginx/cache" "$OUT/nginx/tmp"
 	local user=""
 	[[ $(id -u) == 0 ]] && user="user root;"
 	# EOTK rewrites the site's host names in bodies: here the same mapping
 	# the edge uses, www.rferl.org at the root and every other host of the
-	# family under /_z/HOST/, in plain, protocol-relative and JSON-escaped form.
-	local subs="" h
-	for h in www.rferl.org; do
-		subs+="      sub_filter 'https://$h/' '/';
-      sub_filter '//$h/' '/';
-      sub_filter 'https:\\/\\/$h\\/' '\\/';
-"
-	done
-	for h in gdb.rferl.org pressroom.rferl.org www.rferl.mobi docs.rferl.org; do
-		subs+="      sub_filter 'https://$h/' '/_z/$h/';
-      sub_filter '//$h/' '/_z/$h/';
-      sub_filter 'https:\\/\\/$h\\/' '\\/_z\\/$h\\/';
-"
-	done
+	# family under /_z/HOST/, in plain, protocol-relative and JSON-escaped
+	# form; VOA's article page under /_z/www.voanews.com/ likewise.
+	local rferl voa
+	rferl=$(eotk_location / www.rferl.org www.rferl.org gdb.rferl.org pressroom.rferl.org www.rferl.mobi docs.rferl.org)
+	voa=$(eotk_location /_z/www.voanews.com/ www.voanews.com "" www.voanews.com gdb.voanews.com av.voanews.com docs.voanews.eu)
 	cat >"$OUT/nginx.conf" <<-EOF
 		$user
 		worker_processes 2;
@@ -310,34 +353,8 @@ start_nginx() {
 		  server {
 		    listen 127.0.0.1:$EOTK_PORT ssl http2 reuseport;
 		    server_name $HOST;
-		    location / {
-		      proxy_pass https://origin;
-		      proxy_http_version 1.1;
-		      proxy_set_header Connection "";
-		      proxy_set_header Host www.rferl.org;
-		      proxy_set_header Accept-Encoding "";
-		      proxy_ssl_server_name on;
-		      proxy_ssl_name www.rferl.org;
-		      proxy_ssl_verify on;
-		      proxy_ssl_trusted_certificate $OUT/origin-ca.pem;
-		      proxy_ssl_session_reuse on;
-		      proxy_buffering on;
-		      proxy_cache eotk;
-		      proxy_cache_revalidate on;
-		      proxy_cache_use_stale error timeout updating;
-		      proxy_ignore_headers Cache-Control Expires;
-		      proxy_cache_valid 200 1h;
-		      proxy_hide_header Server;
-		      proxy_hide_header X-Powered-By;
-		      proxy_hide_header X-AspNet-Version;
-		      add_header X-Cache \$upstream_cache_status;
-		$subs
-		      sub_filter_once off;
-		      sub_filter_types *;
-		      gzip on;
-		      gzip_types *;
-		      gzip_vary on;
-		    }
+		$rferl
+		$voa
 		  }
 
 		  # The practical limit: the edge's rewritten bytes, pre-gzipped.
@@ -375,8 +392,10 @@ check() {
 	fi
 	body=$(gzip -dc "$OUT/check.gz" | wc -c)
 	((body > 5000)) || die "$1$2: body only $body bytes"
-	if gzip -dc "$OUT/check.gz" | grep -q 'https://www\.rferl\.org/'; then
-		die "$1$2: body still links https://www.rferl.org/"
+	local site=www.rferl.org
+	[[ $2 == /_z/* ]] && site=${2#/_z/} && site=${site%%/*}
+	if gzip -dc "$OUT/check.gz" | grep -qF "https://$site/"; then
+		die "$1$2: body still links https://$site/"
 	fi
 	echo "$body"
 }
@@ -565,8 +584,8 @@ report() {
 			function div(a, b) { return b == 0 ? 0 : a / b }
 			{ rps[$1 FS $2 FS $3] = $4; cpu[$1 FS $2 FS $3] = $7; ran[substr($1, 1, 3)] = 1 }
 			END {
-				split("article front", pages, " "); split("h1 h2", protos, " ")
-				for (i = 1; i <= 2; i++) for (j = 1; j <= 2; j++) {
+				np = split("article voa-article front", pages, " "); split("h1 h2", protos, " ")
+				for (i = 1; i <= np; i++) for (j = 1; j <= 2; j++) {
 					if (!ran["hit"]) break
 					pg = pages[i]; pr = protos[j]; k = "hit-" pg
 					r = div(rps[k FS "edge" FS pr], rps[k FS "eotk" FS pr])
@@ -586,7 +605,7 @@ report() {
 				}
 				# The same comparisons by CPU per request, which other load on
 				# the machine disturbs far less than requests per second.
-				for (i = 1; i <= 2; i++) for (j = 1; j <= 2; j++) {
+				for (i = 1; i <= np; i++) for (j = 1; j <= 2; j++) {
 					if (!ran["hit"]) break
 					pg = pages[i]; pr = protos[j]; k = "hit-" pg
 					r = div(cpu[k FS "eotk" FS pr], cpu[k FS "edge" FS pr])
@@ -614,9 +633,12 @@ run_hits() {
 	for s in edge eotk static gostatic; do
 		in_hosts timeout 20 wrk -t"$THREADS" -c"$CONNS" -d2s -H "Accept-Encoding: $ACCEPT_ENCODING" "https://$HOST:$(port_of "$s")/" >/dev/null
 	done
-	for page in article front; do
-		path=/
-		[[ $page == article ]] && path=$ARTICLE
+	for page in article voa-article front; do
+		case $page in
+		article) path=$ARTICLE ;;
+		voa-article) path=$VOA_ARTICLE ;;
+		*) path=/ ;;
+		esac
 		for s in edge eotk static gostatic; do
 			wrk_run "hit-$page" "$s" "$(port_of "$s")" "$path"
 			h2_run "hit-$page" "$s" "$(port_of "$s")" "$path"
@@ -665,12 +687,13 @@ main() {
 	start_edge
 	check "$EDGE_PORT" / "" >/dev/null
 	check "$EDGE_PORT" "$ARTICLE" "" >/dev/null
+	check "$EDGE_PORT" "$VOA_ARTICLE" "" >/dev/null
 	snapshot_edge
 	start_nginx
 	start_floor
 	local s p
 	for s in edge eotk static gostatic; do
-		for p in / "$ARTICLE"; do
+		for p in "${PAGES[@]}"; do
 			check "$(port_of "$s")" "$p" "" >/dev/null # fills the caches
 			if [[ $s == edge || $s == eotk ]]; then
 				check "$(port_of "$s")" "$p" HIT >/dev/null

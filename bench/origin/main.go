@@ -2,6 +2,8 @@
 // bundled pages of proxy/demo) on 127.0.0.1 for the benchmark: it writes
 // the origin's CA certificate to the file named by -ca, prints its address
 // ("127.0.0.1:port") on standard output, and serves until SIGINT or SIGTERM.
+// With -hosts it prints the edge's origin.hosts for the sites named and
+// exits (the benchmark mirrors VOA's article page beside RFE/RL's pages).
 //
 // GET /_bench/requests (any host) answers with the number of other
 // requests served so far, so the benchmark can check that a hit run
@@ -16,21 +18,47 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"zerkalo/proxy/config"
 	"zerkalo/proxy/demo"
 	"zerkalo/proxy/fakeorigin"
 )
 
 func main() {
 	caFile := flag.String("ca", "origin-ca.pem", "where to write the origin's CA certificate (PEM)")
+	hosts := flag.String("hosts", "", "print, as a TOML array for origin.hosts, the built-in origin hosts of these comma-separated sites, and exit")
 	flag.Parse()
+	if *hosts != "" {
+		fmt.Println(tomlHosts(strings.Split(*hosts, ",")))
+		return
+	}
 	if err := run(*caFile); err != nil {
 		log.Fatalf("origin: %v", err)
 	}
+}
+
+// tomlHosts returns the built-in origin hosts of every site (see
+// config.DefaultHosts), each once, as a TOML array.
+func tomlHosts(sites []string) string {
+	var all []string
+	for _, site := range sites {
+		for _, h := range config.DefaultHosts(site) {
+			if !slices.Contains(all, h) {
+				all = append(all, h)
+			}
+		}
+	}
+	quoted := make([]string, len(all))
+	for i, h := range all {
+		quoted[i] = strconv.Quote(h)
+	}
+	return "[" + strings.Join(quoted, ", ") + "]"
 }
 
 func run(caFile string) error {
