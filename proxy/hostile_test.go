@@ -5,7 +5,9 @@ package proxy
 // it fails if the defect it looks for is there.
 
 import (
+	"bufio"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -598,5 +600,163 @@ func TestDefectGETBodyForwarded(t *testing.T) {
 	}
 	if _, body := te.get(t, "/a/1.html", "Accept-Encoding", "identity"); strings.Contains(string(body), "evil") {
 		t.Errorf("a later reader got %q", body)
+	}
+}
+
+// serverConn dials a Server started by runServer over TLS, HTTP/1.1.
+func serverConn(t *testing.T, addr string, pool *x509.CertPool) *tls.Conn {
+	t.Helper()
+	conn, err := tls.Dial("tcp", addr, &tls.Config{ServerName: mirrorName, RootCAs: pool, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// statusOf sends raw to a fresh connection and returns the status line.
+func statusOf(t *testing.T, addr string, pool *x509.CertPool, raw string) string {
+	t.Helper()
+	conn := serverConn(t, addr, pool)
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	go io.WriteString(conn, raw) // the server may answer before reading it all
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return strings.TrimSpace(line)
+}
+
+// TestHostileOversizedRequests: huge headers, a huge request line and a
+// query of 10,000 parameters are refused or answered at once, through the
+// real Server.
+func TestHostileOversizedRequests(t *testing.T) {
+	edge, origin, _ := newEdge(t, echoHandler, "www.rferl.org", []string{"gdb.rferl.org"}, nil)
+	addr, pool, _ := runServer(t, edge)
+	big := strings.Repeat("a", 100<<10)
+	for _, tc := range []struct{ name, raw, want string }{
+		{"100 KB header", "GET / HTTP/1.1\r\nHost: mirror.test\r\nX-Big: " + big + "\r\n\r\n", "431"},
+		{"2000 headers", "GET / HTTP/1.1\r\nHost: mirror.test\r\n" + strings.Repeat("X-A: b\r\n", 10000) + "\r\n", "431"},
+		{"1 MB URL", "GET /" + strings.Repeat("a", 1<<20) + " HTTP/1.1\r\nHost: mirror.test\r\n\r\n", "431"},
+	} {
+		if got := statusOf(t, addr, pool, tc.raw); !strings.Contains(got, " "+tc.want+" ") {
+			t.Errorf("%s: %q, want %s", tc.name, got, tc.want)
+		}
+	}
+	var q strings.Builder
+	for i := range 10000 {
+		fmt.Fprintf(&q, "p%d=&", i)
+	}
+	start := time.Now()
+	got := statusOf(t, addr, pool, "GET /x?"+q.String()+" HTTP/1.1\r\nHost: mirror.test\r\n\r\n")
+	if !strings.Contains(got, " 200 ") || time.Since(start) > 3*time.Second {
+		t.Errorf("10,000 query parameters: %q after %v", got, time.Since(start))
+	}
+	for _, r := range origin.Requests() {
+		if len(r.URI) > 100<<10 {
+			t.Errorf("the origin got a %d-byte URI", len(r.URI))
+		}
+	}
+}
+
+// TestHostileSlowloris: a reader that trickles its request headers is
+// cut off by the Server's header timeout (10 s).
+func TestHostileSlowloris(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes 10 s")
+	}
+	edge, _, _ := newEdge(t, echoHandler, "www.rferl.org", nil, nil)
+	addr, pool, _ := runServer(t, edge)
+	conn := serverConn(t, addr, pool)
+	start := time.Now()
+	io.WriteString(conn, "GET / HTTP/1.1\r\nHost: mirror.test\r\n")
+	var err error
+	for i := 0; i < 40 && err == nil; i++ { // 20 s at most
+		time.Sleep(500 * time.Millisecond)
+		_, err = io.WriteString(conn, "X: y\r\n")
+		if err == nil {
+			conn.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+			var b [1]byte
+			if _, rerr := conn.Read(b[:]); rerr != nil && !isTimeout(rerr) {
+				err = rerr
+			}
+		}
+	}
+	if err == nil || time.Since(start) > 13*time.Second {
+		t.Errorf("a trickled request was still open after %v (err %v)", time.Since(start), err)
+	}
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
+}
+
+// TestDefectSlowUploadHoldsFetchSlot: a POST whose body trickles in
+// holds an origin fetch slot (origin.max_fetches) for as long as the
+// reader likes: origin.timeout starts only once the response headers are
+// in, the origin transport's header timeout only once the body is sent,
+// and the Server has no read timeout for bodies. max_fetches such uploads
+// (64 by default) turn every cache miss into a 503 for all readers.
+func TestDefectSlowUploadHoldsFetchSlot(t *testing.T) {
+	defect(t, "a POST trickling its body keeps its origin.max_fetches slot with no time limit; other readers' misses get 503 (edge.go fetch/forward: Timeout armed only in modifyResponse; server.go: no ReadTimeout)")
+	edge, _, _ := newEdge(t, echoHandler, "www.rferl.org", nil, func(o *Options) {
+		o.OriginFetches = 1
+		o.Timeout = 500 * time.Millisecond
+	})
+	addr, pool, _ := runServer(t, edge)
+	conn := serverConn(t, addr, pool)
+	io.WriteString(conn, "POST /search HTTP/1.1\r\nHost: mirror.test\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nq=")
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { // one byte every 100 ms: the upload never ends in this test
+		for i := 0; i < 100; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+				io.WriteString(conn, "a")
+			}
+		}
+	}()
+	time.Sleep(2 * time.Second) // four times origin.timeout
+	got := statusOf(t, addr, pool, "GET /a/1.html HTTP/1.1\r\nHost: mirror.test\r\n\r\n")
+	if !strings.Contains(got, " 200 ") {
+		t.Errorf("a reader's page while another reader uploads slowly: %q, want 200", got)
+	}
+}
+
+// TestHostileManyRanges: 10,000 ranges, or overlapping ones, on a cached
+// body cost the edge about what serving the body whole costs (multipart
+// part headers make 10,000 one-byte parts a little larger than the body;
+// the real Server's 64 KB header limit caps the count).
+func TestHostileManyRanges(t *testing.T) {
+	image := strings.Repeat("0123456789abcdef", 64<<10) // 1 MiB
+	te, _ := hostileEdge(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/jpeg")
+		w.Header().Set("Cache-Control", "max-age=300")
+		io.WriteString(w, image)
+	}), withCache(t))
+	te.get(t, "/_z/gdb.rferl.org/big.jpg")
+	var many strings.Builder
+	many.WriteString("bytes=")
+	for i := range 10000 {
+		fmt.Fprintf(&many, "%d-%d,", i*50, i*50)
+	}
+	for _, rng := range []string{
+		strings.TrimSuffix(many.String(), ","),
+		"bytes=0-,0-,0-,0-,0-",
+		"bytes=0-1048575,1-1048575,2-1048575",
+		"bytes=-1048576,-1048576",
+		"bytes=0-0," + strings.Repeat("1-1,", 5000) + "2-2",
+	} {
+		start := time.Now()
+		resp, body := te.get(t, "/_z/gdb.rferl.org/big.jpg", "Range", rng, "Accept-Encoding", "identity")
+		if resp.Header.Get("X-Cache") != cacheHit {
+			t.Errorf("Range %.40s…: X-Cache %q, want a hit", rng, resp.Header.Get("X-Cache"))
+		}
+		if len(body) > 2*len(image) || time.Since(start) > 3*time.Second {
+			t.Errorf("Range %.40s…: status %d, %d bytes in %v for a %d-byte body", rng, resp.StatusCode, len(body), time.Since(start), len(image))
+		}
 	}
 }
