@@ -22,6 +22,15 @@ import (
 func TestStartupOddFiles(t *testing.T) {
 	file, data := seedEntry()
 	shard := file[:2]
+	goodKey := "https://www.rferl.org/a/good.html"
+	// spare is a shard holding neither entry.
+	good, _ := entryName(ident{goodKey, ""})
+	spare := "ff"
+	for _, sh := range []string{"fe", "fd"} {
+		if spare == shard || spare == good[:2] {
+			spare = sh
+		}
+	}
 	mkfifo := func(t *testing.T, p string) {
 		if err := syscall.Mkfifo(p, 0o600); err != nil {
 			t.Skipf("mkfifo: %v", err)
@@ -71,6 +80,14 @@ func TestStartupOddFiles(t *testing.T) {
 		{"symlink out as recency", func(t *testing.T, dir, outside string) {
 			symlink(t, filepath.Join(outside, "keep"), filepath.Join(dir, recencyFile))
 		}, "", ""},
+		{"FIFO as shard", func(t *testing.T, dir, _ string) {
+			os.RemoveAll(filepath.Join(dir, spare))
+			mkfifo(t, filepath.Join(dir, spare))
+		}, spare, ""},
+		{"file as shard", func(t *testing.T, dir, _ string) {
+			os.RemoveAll(filepath.Join(dir, spare))
+			os.WriteFile(filepath.Join(dir, spare), data, 0o600)
+		}, "", ""},
 		{"symlink out in a shard", func(t *testing.T, dir, outside string) {
 			symlink(t, outside, filepath.Join(dir, shard, "elsewhere"))
 		}, "", shard + "/elsewhere"},
@@ -79,7 +96,6 @@ func TestStartupOddFiles(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir, outside := t.TempDir(), t.TempDir()
 			good := []byte("the body stored before the odd file came")
-			goodKey := "https://www.rferl.org/a/good.html"
 			s := openStore(t, dir, Options{})
 			put(t, s, testMeta(goodKey, "text/html"), good)
 			if err := s.Close(); err != nil {
@@ -97,8 +113,10 @@ func TestStartupOddFiles(t *testing.T) {
 					t.Errorf("start-up left %s", tt.gone)
 				}
 			}
-			if fi, err := os.Lstat(filepath.Join(dir, tmpDir)); err != nil || !fi.IsDir() {
-				t.Errorf("temporary folder: %v, %v", fi, err)
+			for _, d := range []string{tmpDir, spare} {
+				if fi, err := os.Lstat(filepath.Join(dir, d)); err != nil || !fi.IsDir() {
+					t.Errorf("folder %s: %v, %v", d, fi, err)
+				}
 			}
 			if e, _ := s.Lookup(fuzzKey, "", t0); e != nil {
 				if b, err := read(e, Identity); err == nil {

@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"cmp"
 	"errors"
+	"fmt"
 	"io/fs"
+	"os"
 	"slices"
 )
 
@@ -24,11 +26,7 @@ func (s *Store) load() error {
 		return err
 	}
 	for i := range s.shards {
-		dir := shardDir(i)
-		if err := s.root.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-			return err
-		}
-		r, err := s.root.OpenRoot(dir)
+		r, err := s.openShard(shardDir(i))
 		if err != nil {
 			return err
 		}
@@ -39,6 +37,29 @@ func (s *Store) load() error {
 	}
 	s.restoreRecency()
 	return nil
+}
+
+// openShard opens the shard folder dir, making it if needed. Anything
+// else found under its name (a file; a FIFO, whose opening would block)
+// is removed first; a symbolic link is refused: it could lead out of the
+// folder, or to another shard, whose entries loadShard would remove.
+func (s *Store) openShard(dir string) (*os.Root, error) {
+	fi, err := s.root.Lstat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, err
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return nil, fmt.Errorf("shard %s is a symbolic link", dir)
+	case !fi.IsDir():
+		if err := s.root.Remove(dir); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.root.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, err
+	}
+	return s.root.OpenRoot(dir)
 }
 
 func (s *Store) loadShard(shard int) error {
