@@ -81,7 +81,7 @@ var errBadManifest = errors.New("bad entry file")
 
 // readEntryFile reads the manifest of the entry file file in shard and
 // checks it: footer, checksum, its key hashing to the file's name, its
-// generation, and copies that lie inside the file.
+// generation, and copies that lie back to back before the manifest.
 func readEntryFile(f *os.File, file string, shard int) (*Entry, error) {
 	fi, err := f.Stat()
 	if err != nil {
@@ -144,6 +144,19 @@ func readEntryFile(f *os.File, file string, shard int) (*Entry, error) {
 	}
 	if !e.b.v[Identity].present() {
 		return nil, fmt.Errorf("%w: no identity body", errBadManifest)
+	}
+	// The copies lie back to back up to the manifest, as writeCopies
+	// writes them (and needs them, to write the entry again).
+	var at int64
+	for _, enc := range e.b.byOffset() {
+		if v := e.b.v[enc]; v.off == at {
+			at += v.size
+		} else {
+			return nil, fmt.Errorf("%w: %v copy at %d, want %d", errBadManifest, enc, v.off, at)
+		}
+	}
+	if at != end {
+		return nil, fmt.Errorf("%w: copies end at %d, manifest at %d", errBadManifest, at, end)
 	}
 	return e, nil
 }
