@@ -145,6 +145,12 @@ func (d *Doc) linkHeader(v string) string {
 	return b.String()
 }
 
+// RefreshURL returns the bounds of the URL in a Refresh header or
+// <meta http-equiv=refresh> content value such as "5; url=/x", following
+// the HTML standard's declarative refresh steps; start == end when there
+// is none.
+func RefreshURL(v string) (start, end int) { return refreshURL(v) }
+
 // Refresh rewrites the URL of a Refresh header or of a
 // <meta http-equiv=refresh> content value: "5; url=https://host/x".
 func (d *Doc) Refresh(v string) string {

@@ -220,7 +220,7 @@ func (r *htmlRewriter) run(s *source) error {
 			if len(data) >= MaxHTMLToken {
 				return fmt.Errorf("rewrite html: token of more than %d bytes: %w", MaxHTMLToken, ErrHTMLTokenTooLarge)
 			}
-			s.fill()
+			s.fillToken(len(data))
 			copied = s.off
 			continue
 		}

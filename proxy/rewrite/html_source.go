@@ -115,6 +115,25 @@ func (s *source) fill() error {
 	return nil
 }
 
+// rescanMin is the size of an unfinished token beyond which fillToken
+// waits for twice as much input before the token is scanned again.
+const rescanMin = sourceChunk / 4
+
+// fillToken reads more input for an unfinished token, the pending bytes.
+// A large token is scanned again only once the input has doubled, or
+// ended: scanning it again after each small read (an origin that
+// trickles a few bytes at a time) would take time quadratic in its size,
+// minutes for a comment of a megabyte.
+func (s *source) fillToken(pending int) {
+	need := pending + 1
+	if pending >= rescanMin {
+		need = min(2*pending, MaxHTMLToken)
+	}
+	for s.fill(); s.err == nil && len(s.buf)-s.off < need; {
+		s.fill()
+	}
+}
+
 // rawTextReader reads the content of a raw-text element from s, up to and
 // not including its end tag ("</tag" followed by white space, "/" or ">",
 // in any case). For script it follows the script data states of the HTML
