@@ -42,6 +42,10 @@ func (e *Edge) cacheable(r *http.Request, req *request) bool {
 	return e.cookies.filter(req.target.Host, r.Cookies()) == ""
 }
 
+// xhrKey marks the cache key of a script's request (X-Requested-With):
+// origins may answer it with a fragment of the page at the same URL.
+const xhrKey = "#xhr"
+
 // lookup finds the entry for key: a host-independent one, else the one
 // stored for this mirror host (feeds, whose links are absolute).
 func (e *Edge) lookup(key, mirrorHost string) (*cache.Entry, cache.State) {
@@ -57,6 +61,10 @@ func (e *Edge) lookup(key, mirrorHost string) (*cache.Entry, cache.State) {
 // readers waiting for it then share.
 func (e *Edge) serveCached(w http.ResponseWriter, r *http.Request, req *request) {
 	req.key = cache.Key(req.target) + e.rulesKey
+	if r.Header.Get("X-Requested-With") != "" {
+		req.xhr = true
+		req.key += xhrKey
+	}
 	entry, state := e.lookup(req.key, req.mirrorHost)
 	switch state {
 	case cache.Fresh:
@@ -369,7 +377,7 @@ func (e *Edge) revalidateInBackground(req *request, entry *cache.Entry) {
 			return
 		}
 		// A new body is stored with the copy browsers take, made on the way in.
-		bgReq := &request{target: req.target, mirrorHost: req.mirrorHost, key: req.key, entry: entry, acceptEncoding: "br"}
+		bgReq := &request{target: req.target, mirrorHost: req.mirrorHost, key: req.key, entry: entry, acceptEncoding: "br", xhr: req.xhr}
 		e.group.Do(e.bgCtx, req.key, func() error {
 			e.fetch(discardResponse{}, r, bgReq)
 			return nil

@@ -173,13 +173,14 @@ type request struct {
 	mirrorHost     string   // the mirror host the reader asked for
 	acceptEncoding string   // the reader's Accept-Encoding
 	cancel         context.CancelCauseFunc
-	deadline       *time.Timer // bounds the fetch of a rewritten body
+	deadline       *time.Timer // bounds the fetch (Options.Timeout); stopped for a body passed through
 	endFetch       func()      // frees the fetch's slot (OriginFetches); safe to call twice
 
 	in      *http.Request // the reader's request
 	key     string        // cache key; "" when the cache is not used
 	entry   *cache.Entry  // a cached copy to revalidate, or to serve if the origin fails
 	noStore bool          // the response must not be stored
+	xhr     bool          // a script's request (X-Requested-With): cached apart from pages
 }
 
 // errOriginTimeout ends an origin fetch that took longer than
@@ -248,10 +249,11 @@ func (e *Edge) forward(w http.ResponseWriter, r *http.Request, req *request) {
 	defer cancel(nil)
 	req.cancel = cancel
 	req.in = r
+	// The whole fetch is bounded from here: a reader's upload trickling
+	// in, the wait for the origin's headers and the rewritten body alike.
+	req.deadline = time.AfterFunc(e.opts.Timeout, func() { cancel(errOriginTimeout) })
 	e.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, requestKey{}, req)))
-	if req.deadline != nil {
-		req.deadline.Stop()
-	}
+	req.deadline.Stop()
 }
 
 // admit decides whether a request may be served at all: a plain method, an

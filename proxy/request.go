@@ -10,7 +10,8 @@ import (
 
 // forwardedHeaders are the only reader request headers that reach the
 // origin. Everything else (addresses, forwarding headers, client hints,
-// the reader's User-Agent, third-party cookies) stays at the edge.
+// the reader's User-Agent, third-party cookies) stays at the edge. A
+// request answered from the cache forwards fewer (see unkeyedHeaders).
 var forwardedHeaders = []string{
 	"Accept",
 	"Accept-Language",
@@ -23,6 +24,14 @@ var forwardedHeaders = []string{
 	"Range",
 	"X-Requested-With",
 }
+
+// unkeyedHeaders are the forwarded headers that could change the origin's
+// answer without being part of the cache key: a request whose answer may
+// be stored sends none of them, so no reader picks the copy every other
+// reader gets. X-Requested-With is keyed instead (request.xhr): jQuery
+// sends it with every script request, and origins answer those with
+// fragments. Content-Type goes only with a body.
+var unkeyedHeaders = []string{"Accept", "Accept-Language", "X-Requested-With", "Content-Type"}
 
 // rewriteRequest builds the origin request from the reader's: the target
 // origin URL, an allow-listed set of headers, the edge's own User-Agent and
@@ -38,6 +47,20 @@ func (e *Edge) rewriteRequest(pr *httputil.ProxyRequest) {
 		if vs := in.Header.Values(k); len(vs) > 0 {
 			h[k] = append([]string(nil), vs...)
 		}
+	}
+	if req.key != "" {
+		for _, k := range unkeyedHeaders {
+			delete(h, k)
+		}
+		if req.xhr {
+			h.Set("X-Requested-With", "XMLHttpRequest")
+		}
+	}
+	if in.Method == http.MethodGet || in.Method == http.MethodHead {
+		// A body on a GET would reach frameworks that read form fields
+		// from any request, and its answer be cached under the URL alone.
+		out.Body, out.ContentLength = nil, 0
+		delete(h, "Content-Type")
 	}
 	if req.entry != nil {
 		// Revalidating our copy: our validators, not the reader's.

@@ -44,11 +44,14 @@ func (e *Edge) modifyResponse(resp *http.Response) error {
 		}
 	}
 	if loc := h.Get("Location"); loc != "" {
+		loc = browserURL(loc)
 		if to, ok := e.foreignLocation(req.target, loc); ok {
 			resp.Body.Close()
 			return &externalRedirect{to: to}
 		}
+		h.Set("Location", loc) // as the browser would read it, for the rewriter
 	}
+	e.checkRefresh(req.target, h)
 	e.cookies.learn(req.target.Host, resp.Cookies())
 	doc.Header(h)
 	applyHeaderPolicy(h)
@@ -68,14 +71,15 @@ func (e *Edge) modifyResponse(resp *http.Response) error {
 	meta, store := e.storeMeta(req, resp, variant)
 	if kind == rewrite.KindNone {
 		// A body passed through holds no compressor, and may be a video
-		// streamed for an hour: it leaves the cap on fetches in flight.
+		// streamed for an hour: it leaves the cap on fetches in flight,
+		// and origin.timeout.
 		req.endFetch()
+		req.deadline.Stop()
 		return e.passBody(resp, req.acceptEncoding, meta, store)
 	}
 	if resp.StatusCode == http.StatusPartialContent {
 		return errRangeOfRewritten
 	}
-	req.deadline = time.AfterFunc(e.opts.Timeout, func() { req.cancel(errOriginTimeout) })
 	var cw *cache.Writer
 	if store {
 		cw = e.opts.Cache.Create(meta)
@@ -106,12 +110,53 @@ func (e *Edge) answerFromCache(req *request, resp *http.Response) error {
 	return nil
 }
 
-// foreignLocation reports whether a Location header leaves the origin
-// family, and returns the absolute URL it names.
+// browserURL returns a URL reference as a browser reads it before
+// resolving it (WHATWG URL, for https: URLs): without leading and
+// trailing spaces and control characters, without tabs and newlines
+// anywhere, and with backslashes before the query read as slashes. So
+// "/\\evil.example/x" and "/\t/evil.example/x" name the host evil.example
+// here as they do there.
+func browserURL(ref string) string {
+	ref = strings.TrimFunc(ref, func(r rune) bool { return r <= ' ' })
+	ref = dropTabsAndNewlines.Replace(ref)
+	end := strings.IndexAny(ref, "?#")
+	if end < 0 {
+		end = len(ref)
+	}
+	ref = strings.ReplaceAll(ref[:end], `\`, "/") + ref[end:]
+	if strings.HasPrefix(ref, "//") {
+		ref = "//" + strings.TrimLeft(ref, "/") // "///host/" names host too
+	}
+	return ref
+}
+
+// checkRefresh removes a Refresh header that would take the reader off the
+// mirror (a redirect the browser follows by itself), and writes the URL of
+// one that stays as browserURL reads it, for the rewriter.
+func (e *Edge) checkRefresh(base *url.URL, h http.Header) {
+	v := h.Get("Refresh")
+	start, end := rewrite.RefreshURL(v)
+	if start == end {
+		return
+	}
+	to := browserURL(v[start:end])
+	if _, foreign := e.foreignLocation(base, to); foreign {
+		h.Del("Refresh")
+		return
+	}
+	h.Set("Refresh", v[:start]+to+v[end:])
+}
+
+var dropTabsAndNewlines = strings.NewReplacer("\t", "", "\n", "", "\r", "")
+
+// foreignLocation reports whether a Location header (as browserURL reads
+// it) leaves the origin family, and returns the absolute URL it names.
 func (e *Edge) foreignLocation(base *url.URL, loc string) (string, bool) {
-	u, err := base.Parse(strings.TrimSpace(loc))
+	u, err := base.Parse(loc)
 	if err != nil {
-		return "", false // left to the rewriter; the browser resolves it on the mirror
+		// Go refuses what a browser may still follow ("//evil.example/%zz"):
+		// not known to stay in the family, so not followed.
+		return loc, true
 	}
 	if e.opts.Mapper.IsOrigin(u.Host) && (u.Scheme == "https" || u.Scheme == "http") {
 		return "", false

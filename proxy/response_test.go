@@ -30,3 +30,22 @@ func TestAddVary(t *testing.T) {
 		}
 	}
 }
+
+func TestBrowserURL(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"/a/1.html", "/a/1.html"},
+		{"https://www.rferl.org/a?q=1", "https://www.rferl.org/a?q=1"},
+		{`/\evil.example/x`, "//evil.example/x"},
+		{`\\evil.example/x`, "//evil.example/x"},
+		{"///evil.example/x", "//evil.example/x"},
+		{"/\t/evil.\nexample/x", "//evil.example/x"},
+		{" \x00/a/1.html\x1f ", "/a/1.html"},
+		{`/a?q=\x#\y`, `/a?q=\x#\y`}, // the query and fragment keep theirs
+		{`https:\\evil.example\x`, "https://evil.example/x"},
+	}
+	for _, tt := range tests {
+		if got := browserURL(tt.in); got != tt.want {
+			t.Errorf("browserURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
