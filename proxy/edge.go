@@ -34,8 +34,10 @@ type Options struct {
 	AllowHost func(host string) bool
 	// Transport fetches from the origin; see NewOriginTransport.
 	Transport http.RoundTripper
-	// Timeout bounds one whole origin fetch of a body that is rewritten.
-	// Bodies passed through untouched (media) are bounded by the reader.
+	// Timeout bounds one whole origin fetch: sending the reader's request
+	// body, the origin's headers and, for a body that is rewritten, the
+	// whole body. Bodies passed through untouched (media) are bounded by
+	// the reader once their headers are in.
 	Timeout time.Duration
 	// MaxBody is the largest decoded origin body the edge rewrites.
 	MaxBody int64
