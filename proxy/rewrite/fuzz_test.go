@@ -485,16 +485,25 @@ func checkM3U8(t *testing.T, d *Doc, in, out string) {
 		if !strings.HasPrefix(body, "#") && d.URL(body) != body {
 			t.Errorf("playlist %q: URI line %q left", in, body)
 		}
-		for _, part := range strings.Split(body, ",") {
-			if i := strings.Index(strings.ToUpper(part), `URI="`); i >= 0 && strings.HasPrefix(body, "#EXT") {
-				v := part[i+5:]
-				if j := strings.IndexByte(v, '"'); j >= 0 {
-					v = v[:j]
+		_, list, ok := strings.Cut(body, ":")
+		if !ok || !strings.HasPrefix(body, "#EXT") {
+			continue
+		}
+		// NAME=value pairs split by commas outside quotes.
+		for list != "" {
+			name, rest, _ := strings.Cut(list, "=")
+			val := rest
+			if strings.HasPrefix(rest, `"`) {
+				end := strings.IndexByte(rest[1:], '"')
+				if end < 0 {
+					end = len(rest) - 1
 				}
-				if d.URL(v) != v {
-					t.Errorf("playlist %q: URI attribute %q left", in, v)
+				val, rest = rest[1:1+end], rest[1+end:]
+				if strings.EqualFold(strings.TrimSpace(name), "URI") && d.URL(val) != val {
+					t.Errorf("playlist %q: URI attribute %q left", in, val)
 				}
 			}
+			_, list, _ = strings.Cut(rest, ",")
 		}
 	}
 }
