@@ -62,12 +62,43 @@ func (d *Doc) URL(ref string) string {
 	if v == "" {
 		return ref
 	}
-	out, changed := d.url(v)
-	if !changed {
+	bv := browserRef(v)
+	out, changed := d.url(bv)
+	if !changed && bv == v {
 		return ref
 	}
 	return ref[:start] + out + ref[end:]
 }
+
+// browserRef returns a URL reference as a browser reads it where it
+// differs from a plain reading, so that what the rewriter judges and
+// writes is what the browser will fetch: tabs and newlines are dropped
+// wherever they are, and a run of two or more slashes or backslashes that
+// starts the reference, or follows "http:" or "https:", is "//" ("\/host",
+// "/\thost", "///host" and "https:\\\\host" all name host). Other
+// backslashes are left to the readers (JSON escapes, CSS escapes).
+func browserRef(v string) string {
+	if strings.ContainsAny(v, "\t\n\r") {
+		v = dropTabsAndNewlines.Replace(v)
+	}
+	i := 0
+	switch {
+	case hasFoldPrefix(v, "https:"):
+		i = len("https:")
+	case hasFoldPrefix(v, "http:"):
+		i = len("http:")
+	}
+	j := i
+	for j < len(v) && isSlash(v[j]) {
+		j++
+	}
+	if j-i < 2 || v[i:j] == "//" {
+		return v
+	}
+	return v[:i] + "//" + v[j:]
+}
+
+var dropTabsAndNewlines = strings.NewReplacer("\t", "", "\n", "", "\r", "")
 
 func (d *Doc) url(v string) (string, bool) {
 	if n, root, ok := d.originPrefix(v, 0); ok {

@@ -610,6 +610,8 @@ func (r *htmlRewriter) mayChangeURL(v []byte) bool {
 	switch {
 	case len(v) == 0:
 		return false
+	case hasTabOrNewline(v) || oddStart(v):
+		return true
 	case isSlash(v[0]):
 		return r.root != "" || (len(v) > 1 && isSlash(v[1]))
 	case v[0] == 'h' || v[0] == 'H':
@@ -635,8 +637,8 @@ func (r *htmlRewriter) spliceURL(raw []byte, a *attr) bool {
 		if r.root == "" {
 			// Root-relative on the primary site: unchanged, unless a
 			// character reference decodes to something else, which
-			// mayChange sees. No need to read the whole value.
-			return bytes.IndexByte(v, '&') < 0
+			// mayChange sees, or a browser reads it otherwise.
+			return bytes.IndexByte(v, '&') < 0 && !hasTabOrNewline(v)
 		}
 		if !plainValue(v) {
 			return false
@@ -644,7 +646,7 @@ func (r *htmlRewriter) spliceURL(raw []byte, a *attr) bool {
 		a.edit, a.val, a.cut = editSet, r.keep(r.root), a.v0
 		return true
 	}
-	if !(v[0] == '/' || v[0] == 'h' || v[0] == 'H') || !plainValue(v) {
+	if !(v[0] == '/' || v[0] == 'h' || v[0] == 'H') || !plainValue(v) || oddStart(v) {
 		return false
 	}
 	if n, o, ok := r.plainOrigin(v); ok && (n < 32 || len(v) <= 32) {
@@ -673,13 +675,14 @@ func (r *htmlRewriter) spliceURL(raw []byte, a *attr) bool {
 }
 
 // plainValue reports whether an attribute value is the same decoded and
-// raw, and needs no escaping in any quotes.
+// raw, needs no escaping in any quotes, and holds no tab or newline
+// (which a browser drops from a URL: see browserRef).
 func plainValue(v []byte) bool {
 	if len(v) >= 32 {
 		// One vectorized IndexByte per refused byte reads a long value
 		// (a URL) faster than the loop.
 		return bytes.IndexByte(v, '&') < 0 && bytes.IndexByte(v, '"') < 0 &&
-			bytes.IndexByte(v, '\'') < 0 && bytes.IndexByte(v, 0) < 0 && bytes.IndexByte(v, '\r') < 0
+			bytes.IndexByte(v, '\'') < 0 && bytes.IndexByte(v, 0) < 0 && !hasTabOrNewline(v)
 	}
 	for _, c := range v {
 		if notPlain[c] {
@@ -690,7 +693,31 @@ func plainValue(v []byte) bool {
 }
 
 // notPlain are the bytes plainValue refuses.
-var notPlain = [256]bool{'&': true, '"': true, '\'': true, 0: true, '\r': true}
+var notPlain = [256]bool{'&': true, '"': true, '\'': true, 0: true, '\r': true, '\t': true, '\n': true}
+
+// hasTabOrNewline reports whether v holds a byte browsers drop from a URL
+// wherever it is (see browserRef).
+func hasTabOrNewline(v []byte) bool {
+	return bytes.IndexByte(v, '\t') >= 0 || bytes.IndexByte(v, '\n') >= 0 || bytes.IndexByte(v, '\r') >= 0
+}
+
+// oddStart reports whether v starts (after "http:" or "https:") with
+// slashes and backslashes that browserRef reads as "//" but are not
+// written so: "\\/host", "/\\host", "///host".
+func oddStart(v []byte) bool {
+	i := 0
+	switch {
+	case hasPrefixFoldASCII(v, "https:"):
+		i = len("https:")
+	case hasPrefixFoldASCII(v, "http:"):
+		i = len("http:")
+	}
+	j := i
+	for j < len(v) && isSlash(v[j]) {
+		j++
+	}
+	return j-i >= 2 && string(v[i:j]) != "//"
+}
 
 // rewriteAttr computes the new value of attribute a, if it changes.
 func (r *htmlRewriter) rewriteAttr(raw []byte, a *attr) error {
@@ -810,6 +837,9 @@ func (r *htmlRewriter) metaContent(v string) string {
 		s, e := refreshURL(v)
 		if s == e {
 			return v
+		}
+		if !r.d.keepAll && r.d.classify(v[s:e]) != urlLocal {
+			return "" // a redirect off the mirror, without a click: none
 		}
 		return v[:s] + r.d.URL(v[s:e]) + v[e:]
 	case r.tag.metaURL:

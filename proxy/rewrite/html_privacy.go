@@ -113,7 +113,7 @@ func (r *htmlRewriter) privacyAttr(raw []byte, a *attr) bool {
 	if !maybeNotLocal(v) {
 		return false
 	}
-	if len(v) > 1 && v[0] == '/' && !isSlash(v[1]) && bytes.IndexByte(v, '&') < 0 {
+	if len(v) > 1 && v[0] == '/' && !isSlash(v[1]) && bytes.IndexByte(v, '&') < 0 && !hasTabOrNewline(v) {
 		// Root-relative: on the mirror, unless a beacon path rule matches.
 		// A link is only followed by a click, and the mirror refuses
 		// beacon paths; only fetched URLs need the check.
