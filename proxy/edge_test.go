@@ -169,6 +169,19 @@ func (te *testEdge) get(t testing.TB, path string, header ...string) (*http.Resp
 // line of the answer.
 func (te *testEdge) rawRequest(t *testing.T, raw string) string {
 	t.Helper()
+	conn := te.sendRaw(t, raw, 5*time.Second)
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		t.Fatalf("read answer to %q: %v", raw, err)
+	}
+	return strings.TrimSpace(line)
+}
+
+// sendRaw dials the edge over TLS (SNI mirror.test, HTTP/1.1), sends raw
+// and returns the connection, which the test closes and which gives up
+// after timeout.
+func (te *testEdge) sendRaw(t *testing.T, raw string, timeout time.Duration) *tls.Conn {
+	t.Helper()
 	conn, err := tls.Dial("tcp", te.server.Listener.Addr().String(), &tls.Config{
 		ServerName: mirrorName,
 		RootCAs:    te.client.Transport.(*http.Transport).TLSClientConfig.RootCAs,
@@ -177,16 +190,12 @@ func (te *testEdge) rawRequest(t *testing.T, raw string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(timeout))
 	if _, err := io.WriteString(conn, raw); err != nil {
 		t.Fatal(err)
 	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil {
-		t.Fatalf("read answer to %q: %v", raw, err)
-	}
-	return strings.TrimSpace(line)
+	return conn
 }
 
 // lockedBuffer is a bytes.Buffer safe for concurrent writers and readers.

@@ -65,20 +65,7 @@ var echoHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) 
 // returns the whole answer, read until the edge closes or 3 s pass.
 func (te *testEdge) rawExchange(t *testing.T, raw string) string {
 	t.Helper()
-	conn, err := tls.Dial("tcp", te.server.Listener.Addr().String(), &tls.Config{
-		ServerName: mirrorName,
-		RootCAs:    te.client.Transport.(*http.Transport).TLSClientConfig.RootCAs,
-		NextProtos: []string{"http/1.1"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(3 * time.Second))
-	if _, err := io.WriteString(conn, raw); err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(conn)
+	b, _ := io.ReadAll(te.sendRaw(t, raw, 3*time.Second))
 	return string(b)
 }
 

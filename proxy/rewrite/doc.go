@@ -81,21 +81,41 @@ func browserRef(v string) string {
 	if strings.ContainsAny(v, "\t\n\r") {
 		v = dropTabsAndNewlines.Replace(v)
 	}
-	i := 0
-	switch {
-	case hasFoldPrefix(v, "https:"):
-		i = len("https:")
-	case hasFoldPrefix(v, "http:"):
-		i = len("http:")
-	}
-	j := i
-	for j < len(v) && isSlash(v[j]) {
-		j++
-	}
+	i, j := slashRun(v)
 	if j-i < 2 || v[i:j] == "//" {
 		return v
 	}
 	return v[:i] + "//" + v[j:]
+}
+
+// slashRun returns the bounds of the run of slashes and backslashes that
+// starts v, or follows its "http:" or "https:" (in any case).
+func slashRun[T string | []byte](v T) (i, j int) {
+	for _, scheme := range [...]string{"https:", "http:"} {
+		if foldPrefix(v, scheme) {
+			i = len(scheme)
+			break
+		}
+	}
+	j = i
+	for j < len(v) && isSlash(v[j]) {
+		j++
+	}
+	return i, j
+}
+
+// foldPrefix reports whether v starts with prefix, a lower-case ASCII
+// string, in any case.
+func foldPrefix[T string | []byte](v T, prefix string) bool {
+	if len(v) < len(prefix) {
+		return false
+	}
+	for k := range len(prefix) {
+		if lowerASCII(v[k]) != prefix[k] {
+			return false
+		}
+	}
+	return true
 }
 
 var dropTabsAndNewlines = strings.NewReplacer("\t", "", "\n", "", "\r", "")

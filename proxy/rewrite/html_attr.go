@@ -705,17 +705,7 @@ func hasTabOrNewline(v []byte) bool {
 // slashes and backslashes that browserRef reads as "//" but are not
 // written so: "\\/host", "/\\host", "///host".
 func oddStart(v []byte) bool {
-	i := 0
-	switch {
-	case hasPrefixFoldASCII(v, "https:"):
-		i = len("https:")
-	case hasPrefixFoldASCII(v, "http:"):
-		i = len("http:")
-	}
-	j := i
-	for j < len(v) && isSlash(v[j]) {
-		j++
-	}
+	i, j := slashRun(v)
 	return j-i >= 2 && string(v[i:j]) != "//"
 }
 
