@@ -62,10 +62,9 @@ func (d *Doc) URL(ref string) string {
 	if v == "" {
 		return ref
 	}
-	bv := browserRef(v)
-	out, changed := d.url(bv)
-	if !changed && bv == v {
-		return ref
+	out, changed := d.url(browserRef(v))
+	if !changed {
+		return ref // as the browser reads it, no URL to map: left as written
 	}
 	return ref[:start] + out + ref[end:]
 }
