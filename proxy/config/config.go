@@ -52,12 +52,13 @@ type Config struct {
 	AdminPprof bool `toml:"admin_pprof"`
 	// GCPercent is the Go garbage collector's growth target (GOGC): the
 	// heap may grow by this percentage of the live heap between
-	// collections. Higher trades memory for CPU. The GOGC environment
-	// variable, when set, wins.
+	// collections. Higher trades memory for CPU. From 10 to
+	// MaxGCPercent. The GOGC environment variable, when set, wins.
 	GCPercent int `toml:"gc_percent"`
 	// MemoryLimit is a soft limit on the process's memory (GOMEMLIMIT):
 	// as it nears, the collector runs more often whatever GCPercent says.
-	// Zero: none. The GOMEMLIMIT environment variable, when set, wins.
+	// Zero: none; otherwise at least MinMemoryLimit. The GOMEMLIMIT
+	// environment variable, when set, wins.
 	MemoryLimit Size `toml:"memory_limit"`
 
 	TLS     TLSConfig     `toml:"tls"`
@@ -173,7 +174,8 @@ type CacheConfig struct {
 	TTL map[string]Duration `toml:"ttl"`
 	// Warm turns on the warmer: every WarmEvery it asks the edge for
 	// WarmPaths and for up to WarmMaxItems articles of each of WarmFeeds,
-	// so the cache holds the current news before readers ask.
+	// so the cache holds the current news before readers ask. WarmEvery
+	// is at least MinWarmEvery.
 	Warm         bool     `toml:"warm"`
 	WarmEvery    Duration `toml:"warm_every"`
 	WarmPaths    []string `toml:"warm_paths"`

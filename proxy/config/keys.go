@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2/unstable"
@@ -36,14 +37,21 @@ func displayKey(path []string) string {
 // every key, table header and array element in it, and the kind of every
 // value, by key identifier (see keyID).
 func scanKeys(data []byte) (map[string]int, map[string]unstable.Kind, error) {
-	s := &scanner{lines: map[string]int{}, kinds: map[string]unstable.Kind{}}
+	s := &scanner{lines: map[string]int{}, kinds: map[string]unstable.Kind{}, arrays: map[string]int{}}
+	for i, b := range data {
+		if b == '\n' {
+			s.newlines = append(s.newlines, i)
+		}
+	}
 	s.p.Reset(data)
 	var table []string
 	for s.p.NextExpression() {
 		e := s.p.Expression()
 		switch e.Kind {
-		case unstable.Table, unstable.ArrayTable:
+		case unstable.Table:
 			table = s.key(nil, e)
+		case unstable.ArrayTable:
+			table = s.arrayTable(e)
 		case unstable.KeyValue:
 			s.value(s.key(table, e), e.Value())
 		}
@@ -52,9 +60,26 @@ func scanKeys(data []byte) (map[string]int, map[string]unstable.Kind, error) {
 }
 
 type scanner struct {
-	p     unstable.Parser
-	lines map[string]int
-	kinds map[string]unstable.Kind
+	p        unstable.Parser
+	lines    map[string]int
+	kinds    map[string]unstable.Kind
+	arrays   map[string]int // elements of each [[array table]] so far
+	newlines []int          // offsets of the input's newlines, for line
+}
+
+// arrayTable records an [[array table]] header as the next element of an
+// array of tables, so that its keys are checked as those of an inline
+// table in an array ("domains" [i] "name"), and returns the element's path.
+func (s *scanner) arrayTable(n *unstable.Node) []string {
+	path := s.key(nil, n)
+	id := keyID(path...)
+	i := s.arrays[id]
+	s.arrays[id] = i + 1
+	s.kinds[id] = unstable.Array
+	elem := append(path, fmt.Sprintf("[%d]", i))
+	s.lines[keyID(elem...)] = s.lines[id]
+	s.kinds[keyID(elem...)] = unstable.InlineTable
+	return elem
 }
 
 // key records the line of the key of a table header or key-value node
@@ -104,5 +129,7 @@ func (s *scanner) line(n *unstable.Node, fallback int) int {
 	if n.Raw.Length == 0 || n.Kind == unstable.Array {
 		return fallback
 	}
-	return s.p.Shape(n.Raw).Start.Line
+	// The parser's Shape counts the lines from the start of the input
+	// each time: quadratic over a file of many keys.
+	return 1 + sort.SearchInts(s.newlines, int(n.Raw.Offset))
 }

@@ -2,10 +2,12 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -396,7 +398,17 @@ func TestLoadErrors(t *testing.T) {
 		{"domain trailing dot", "domains = [\"a.test.\"]\n", []string{`1: domains: "a.test.": must not end with a dot`}},
 		{"duplicate domain", "domains = [\n\"a.test\",\n\"a.test\"]\n", []string{`3: domains: "a.test" is listed twice`}},
 		{"bad log level", "\nlog_level = \"verbose\"\n", []string{`2: log_level: "verbose" is not one of`}},
-		{"gc percent too low", "gc_percent = 5\n", []string{`1: gc_percent: 5: must be 10 or more`}},
+		{"gc percent too low", "gc_percent = 5\n", []string{`1: gc_percent: 5: must be from 10 to 100000`}},
+		{"gc percent wraps int32", "gc_percent = 4294967295\n", []string{`1: gc_percent: 4294967295: must be from 10 to 100000`}},
+		{"memory limit in bytes by mistake", "memory_limit = 768\n", []string{`1: memory_limit: 768 is less than 64MiB; write a size like "768MiB"`}},
+		{"memory limit float", "\nmemory_limit = 1.5\n", []string{`2: memory_limit: want a size like "768MiB" or a number of bytes, not a float`}},
+		{"memory limit bool", "memory_limit = true\n", []string{`1: memory_limit: want a size like "768MiB" or a number of bytes, not a boolean`}},
+		{"warm every typo", "[cache]\nwarm_every = \"5ms\"\n", []string{`2: cache.warm_every: 5ms is less than 10s`}},
+		{"array table domain local date", "[[domains]]\nname = \"a.test\"\n[[domains]]\nname = \"b.test\"\nfrom = 2027-01-01\n", []string{`5: domains: from: want a date-time with a time zone like 2026-12-01T00:00:00Z, not a date or time`}},
+		{"array table domain date string", "[[domains]]\nname = \"a.test\"\nuntil = \"2027-01-01T00:00:00Z\"\n", []string{`3: domains: until: want a date-time with a time zone`, `not a string`}},
+		{"array table domain typo", "[[domains]]\nname = \"a.test\"\n\n[[domains]]\nnme = \"b.test\"\n", []string{`5: domains: unknown key "nme" in a domain table`}},
+		{"array table ttl", "[[cache.ttl]]\n\"text/html\" = \"1s\"\n", []string{`1: cache.ttl: want a table of media types`, `not an array`}},
+		{"array table privacy", "[privacy]\n[[privacy.block_hosts]]\nx = 1\n", []string{`2: privacy.block_hosts: want a string, not a table`}},
 		{"negative memory limit", "\nmemory_limit = -1\n", []string{`2: memory_limit: must not be negative`}},
 		{"empty state dir", "state_dir = \"\"\n", []string{`1: state_dir: must not be empty`}},
 		{"empty cache dir", "[cache]\ndir = \"\"\n", []string{`2: cache.dir: must not be empty`}},
@@ -473,6 +485,77 @@ func checkErrors(t *testing.T, path string, err error, want []string) {
 	var ce *Error
 	if !errors.As(err, &ce) || ce.File != path || ce.Line == 0 {
 		t.Errorf("error is not a *Error with file and line: %#v", err)
+	}
+}
+
+// TestLoadArrayTableDomains: domains written as [[domains]] tables load as
+// the inline tables they are.
+func TestLoadArrayTableDomains(t *testing.T) {
+	path := writeFile(t, t.TempDir(), "z.toml", "[[domains]]\nname = \"a.test\"\n\n[[domains]]\nname = \"b.test\"\nfrom = 2027-01-01T00:00:00Z\n")
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DomainList{{Name: "a.test"}, {Name: "b.test", From: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}}
+	if len(c.DomainList) != 2 || c.DomainList[0].Name != want[0].Name || c.DomainList[1].Name != want[1].Name || !c.DomainList[1].From.Equal(want[1].From) {
+		t.Errorf("domains = %v, want %v", c.DomainList, want)
+	}
+}
+
+// TestLoadOddFiles: a folder, a device or FIFO, or a file too large is an
+// error naming the file, at once (reading /dev/zero or a FIFO never ends).
+func TestLoadOddFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.toml")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	big := writeFile(t, dir, "big.toml", "# "+strings.Repeat("x", MaxFileSize)+"\n")
+	for _, tt := range []struct{ path, want string }{
+		{dir, dir + ": is a directory"},
+		{fifo, fifo + ": not a regular file"},
+		{"/dev/zero", "/dev/zero: not a regular file"},
+		{big, big + ": larger than 1MiB"},
+	} {
+		done := make(chan error, 1)
+		go func() { _, err := Load(tt.path); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("Load(%s) = %v, want %q", tt.path, err, tt.want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("Load(%s) still reading after 10 s", tt.path)
+		}
+	}
+}
+
+// TestLoadManyKeysLinear: checking a file of many keys takes time in
+// proportion to its size. Each domain table went through every key of the
+// file, sorted (8,000 domains took 62 s), and finding a key's line counted
+// the lines from the start of the file (175,000 array elements took 6 s).
+func TestLoadManyKeysLinear(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("domains = [\n")
+	for i := range 8000 {
+		fmt.Fprintf(&b, "  { name = \"d%d.test\" },\n", i)
+	}
+	b.WriteString("  { name = \"last.test\", from = 7 },\n]\n[privacy]\nblock_scripts = [")
+	for b.Len() < MaxFileSize-100 {
+		b.WriteString(`"abc",`)
+	}
+	b.WriteString("7]\n")
+	path := writeFile(t, t.TempDir(), "z.toml", b.String())
+	done := make(chan error, 1)
+	go func() { _, err := Load(path); done <- err }()
+	select {
+	case err := <-done:
+		checkErrors(t, path, err, []string{
+			`8002: domains: from: want a date-time with a time zone`,
+			`8005: privacy.block_scripts: want a string, not an integer`,
+		})
+	case <-time.After(10 * time.Second):
+		t.Fatal("Load still running after 10 s")
 	}
 }
 

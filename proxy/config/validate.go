@@ -40,6 +40,12 @@ func (c *Config) Validate() error {
 	return sortErrors(v.errs)
 }
 
+// Bounds of gc_percent and memory_limit.
+const (
+	MaxGCPercent   = 100000   // 1000 times Go's default
+	MinMemoryLimit = 64 << 20 // far below it, the collector never rests
+)
+
 // validator collects the problems of one configuration.
 type validator struct {
 	c    *Config
@@ -59,11 +65,18 @@ func (v *validator) nonEmpty(val, key string) {
 }
 
 func (v *validator) memory() {
-	if v.c.GCPercent < 10 {
-		v.add(fmt.Sprintf("gc_percent: %d: must be 10 or more (100 is Go's default)", v.c.GCPercent), "gc_percent")
+	// Go keeps GOGC in an int32: a larger gc_percent would wrap around,
+	// to a negative value that turns the collector off.
+	if p := v.c.GCPercent; p < 10 || p > MaxGCPercent {
+		v.add(fmt.Sprintf("gc_percent: %d: must be from 10 to %d (100 is Go's default)", p, MaxGCPercent), "gc_percent")
 	}
-	if v.c.MemoryLimit < 0 {
+	switch l := v.c.MemoryLimit; {
+	case l < 0:
 		v.add("memory_limit: must not be negative (0: none)", "memory_limit")
+	case l > 0 && l < MinMemoryLimit:
+		// Below the live heap the collector runs all the time: a
+		// limit of 768 meant "768MiB", not 768 bytes.
+		v.add(fmt.Sprintf("memory_limit: %v is less than %v; write a size like \"768MiB\" (0: none)", l, Size(MinMemoryLimit)), "memory_limit")
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 )
 
 // cache checks the [cache] table.
@@ -38,6 +39,10 @@ func (v *validator) cache() {
 		}
 	}
 	if c.Warm {
+		if c.WarmEvery > 0 && c.WarmEvery.D() < MinWarmEvery {
+			// "5ms" for "5m" would ask for every page back to back.
+			v.add(fmt.Sprintf("cache.warm_every: %v is less than %v", c.WarmEvery, MinWarmEvery), dotID("cache.warm_every"))
+		}
 		v.positive("cache.warm_every", int64(c.WarmEvery))
 		v.positive("cache.warm_max_items", int64(c.WarmMaxItems))
 	}
@@ -51,6 +56,9 @@ func (v *validator) cache() {
 		}
 	}
 }
+
+// MinWarmEvery is the shortest cache.warm_every.
+const MinWarmEvery = 10 * time.Second
 
 // mediaTypeRE matches a lower-case type/subtype of RFC 6838's restricted
 // names, without parameters or wildcards.
