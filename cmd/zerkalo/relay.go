@@ -72,7 +72,7 @@ func runRelay(args []string, stdout, stderr io.Writer) int {
 		return usageError(fs, "--proxy-cert and --proxy-key go together")
 	}
 	f.limits.Bandwidth = f.bandwidthKB << 10
-	log := newLogger(stderr, f.logLevel)
+	log, _ := newLogger(stderr, f.logLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	en, code := relayEnrollment(ctx, &f, log)

@@ -64,10 +64,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s: valid\n", displayPath(cfg.Path))
 		return exitOK
 	}
-	log := newLogger(stderr, cfg.LogLevel)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	log, level := newLogger(stderr, cfg.LogLevel)
+	ctx, force, stop := stopSignals()
 	defer stop()
-	if err := serve(ctx, *configPath, cfg, *demoMode, log); err != nil {
+	if err := serve(ctx, force, *configPath, cfg, *demoMode, log, level); err != nil {
 		log.Error("edge stopped", "err", err)
 		return exitFailure
 	}
@@ -89,19 +89,54 @@ func displayPath(p string) string {
 	return p
 }
 
-func newLogger(w io.Writer, level string) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
+// newLogger returns the edge's logger and its level, which a reload sets.
+func newLogger(w io.Writer, level string) (*slog.Logger, *slog.LevelVar) {
+	l := new(slog.LevelVar)
+	setLevel(l, level)
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), l
+}
+
+// setLevel sets l to the log_level value level (info if it is invalid).
+func setLevel(l *slog.LevelVar, level string) {
+	var v slog.Level
+	if err := v.UnmarshalText([]byte(level)); err != nil {
+		v = slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+	l.Set(v)
+}
+
+// stopSignals returns a context that ends at the first SIGINT or SIGTERM,
+// and a channel closed at the second, which cuts the graceful stop short.
+func stopSignals() (ctx context.Context, force <-chan struct{}, stop func()) {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	forced := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		for i := 0; i < 2; i++ {
+			select {
+			case <-sigs:
+			case <-done:
+				return
+			}
+			if i == 0 {
+				cancel()
+			}
+		}
+		close(forced)
+	}()
+	return ctx, forced, func() { signal.Stop(sigs); close(done); cancel() }
 }
 
 // serve runs the edge until ctx is done, reloading its configuration on
 // SIGHUP. The listeners stay open across reloads: in-flight requests finish
 // on the configuration they started with, new ones get the new one.
-func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode bool, log *slog.Logger) error {
-	sh := &shared{metrics: proxy.NewMetrics(), log: log}
+//
+// The first SIGINT or SIGTERM (ctx done) stops it gracefully; force,
+// closed at the second, stops it at once.
+func serve(ctx context.Context, force <-chan struct{}, cfgPath string, cfg *config.Config, demoMode bool, log *slog.Logger, level *slog.LevelVar) error {
+	sh := &shared{metrics: proxy.NewMetrics(), log: log, level: level}
 	sh.live.Store(domains.New(cfg.DomainList))
 	applyMemory(cfg, log)
 	if demoMode {
@@ -141,6 +176,25 @@ func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode boo
 	if err != nil {
 		return err
 	}
+	// The operator's listeners are opened before the readers' one: an
+	// address in use stops the start, rather than leaving an edge that
+	// says it is ready without them.
+	admin, err := listenOptional(cfg.AdminListen, "admin_listen")
+	if err != nil {
+		return err
+	}
+	plain, err := listenOptional(cfg.HTTPListen, "http_listen")
+	if err != nil {
+		if admin != nil {
+			admin.Close()
+		}
+		return err
+	}
+	for _, ln := range []net.Listener{admin, plain} {
+		if ln != nil {
+			defer ln.Close() // closed already when serving started
+		}
+	}
 	var current atomic.Pointer[edgeState]
 	current.Store(first)
 	defer func() { current.Load().close() }()
@@ -167,7 +221,7 @@ func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode boo
 		}},
 		Logger: log,
 		Ready: func(addr net.Addr) {
-			startServices(srvCtx, addr, cfg, sh, &current, &services)
+			startServices(srvCtx, addr, cfg, sh, &current, &services, admin, plain)
 		},
 	}
 	done := make(chan error, 1)
@@ -180,7 +234,7 @@ func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode boo
 			return err
 		case <-ctx.Done():
 			notify(log, systemd.Stopping)
-			return <-done
+			return stopped(done, force, log)
 		case <-hup:
 			reload(cfgPath, cfg, sh, &current)
 			sh.obtainCertificates(srvCtx)
@@ -198,11 +252,42 @@ func serve(ctx context.Context, cfgPath string, cfg *config.Config, demoMode boo
 	}
 }
 
+// stopped waits for the graceful stop to end. Requests still running when
+// the grace period ends, or at a second signal, are cut: that is the stop
+// the operator asked for, not a failure.
+func stopped(done <-chan error, force <-chan struct{}, log *slog.Logger) error {
+	select {
+	case err := <-done:
+		if errors.Is(err, context.DeadlineExceeded) {
+			log.Warn("stopped: requests still running after the grace period were cut", "grace", proxy.ShutdownGrace.String())
+			return nil
+		}
+		return err
+	case <-force:
+		log.Warn("stopped at a second signal: requests still running were cut")
+		return nil
+	}
+}
+
+// listenOptional opens the TCP listener of an optional address (key names
+// it in errors); "" opens none.
+func listenOptional(addr, key string) (net.Listener, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	return ln, nil
+}
+
 // startServices runs, once the reader listener is up, what goes with it:
-// the plain-HTTP and admin listeners, the warmer, certificate requests, the
-// watch on relay enrollments and the systemd watchdog. All of them stop
-// when ctx is done; wg waits for them.
-func startServices(ctx context.Context, addr net.Addr, cfg *config.Config, sh *shared, current *atomic.Pointer[edgeState], wg *sync.WaitGroup) {
+// the plain-HTTP and admin listeners (admin and plain, nil when not
+// configured), the warmer, certificate requests, the watch on relay
+// enrollments and the systemd watchdog. All of them stop when ctx is done;
+// wg waits for them.
+func startServices(ctx context.Context, addr net.Addr, cfg *config.Config, sh *shared, current *atomic.Pointer[edgeState], wg *sync.WaitGroup, admin, plain net.Listener) {
 	log := sh.log
 	if cfg.TLS.Mode == "self-signed" {
 		log.Info("self-signed mode: trust this CA to avoid browser warnings",
@@ -211,11 +296,11 @@ func startServices(ctx context.Context, addr net.Addr, cfg *config.Config, sh *s
 	for _, d := range sh.live.Load().Active(time.Now()) {
 		log.Info("mirror ready", "url", "https://"+net.JoinHostPort(d, portOf(addr)))
 	}
-	if cfg.HTTPListen != "" {
-		wg.Go(func() { servePlainHTTP(ctx, cfg.HTTPListen, portOf(addr), sh) })
+	if plain != nil {
+		wg.Go(func() { servePlainHTTP(ctx, plain, portOf(addr), sh) })
 	}
-	if cfg.AdminListen != "" {
-		wg.Go(func() { serveAdmin(ctx, cfg.AdminListen, cfg.AdminPprof, sh) })
+	if admin != nil {
+		wg.Go(func() { serveAdmin(ctx, admin, cfg.AdminPprof, sh) })
 	}
 	if cfg.Cache.Warm {
 		w := newWarmer(cfg, sh, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -275,12 +360,7 @@ func newACME(cfg *config.Config, sh *shared) (*acme.Manager, error) {
 // serveAdmin serves the operator's endpoints (/metrics, /healthz,
 // /readyz, and /debug/pprof/ if withPprof) until ctx is done. Readiness is
 // the reader listener being up.
-func serveAdmin(ctx context.Context, addr string, withPprof bool, sh *shared) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		sh.log.Error("admin listener failed", "listen", addr, "err", err)
-		return
-	}
+func serveAdmin(ctx context.Context, ln net.Listener, withPprof bool, sh *shared) {
 	var h http.Handler = proxy.AdminHandler(sh.metrics, func() bool { return ctx.Err() == nil })
 	if withPprof {
 		h = withProfiler(h)
@@ -300,20 +380,20 @@ func serveAdmin(ctx context.Context, addr string, withPprof bool, sh *shared) {
 
 // servePlainHTTP answers ACME HTTP-01 challenges on the plain-HTTP
 // listener and redirects everything else to HTTPS, until ctx is done.
-func servePlainHTTP(ctx context.Context, addr, httpsPort string, sh *shared) {
+func servePlainHTTP(ctx context.Context, ln net.Listener, httpsPort string, sh *shared) {
 	var h http.Handler = acme.Redirect(httpsPort, sh.active)
 	if sh.certs != nil {
 		h = sh.certs.HTTPHandler(h)
 	}
-	hs := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		hs.Shutdown(sctx)
 	}()
-	sh.log.Info("serving plain HTTP (ACME challenges, redirects)", "listen", addr)
-	if err := hs.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	sh.log.Info("serving plain HTTP (ACME challenges, redirects)", "listen", ln.Addr().String())
+	if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		sh.log.Error("plain-HTTP listener failed", "err", err)
 	}
 }
@@ -336,6 +416,7 @@ func reload(path string, running *config.Config, sh *shared, current *atomic.Poi
 	for _, changed := range restartOnly(running, cfg) {
 		log.Warn("reload: this setting changes only with a restart", "key", changed)
 	}
+	keepRestartOnly(running, cfg)
 	next, err := build(cfg, sh)
 	if err != nil {
 		log.Error("reload rejected; the old config keeps serving", "err", err)
@@ -343,6 +424,7 @@ func reload(path string, running *config.Config, sh *shared, current *atomic.Poi
 	}
 	sh.live.Store(domains.New(cfg.DomainList))
 	applyMemory(cfg, log)
+	setLevel(sh.level, cfg.LogLevel)
 	old := current.Swap(next)
 	old.close()
 	log.Info("reloaded", "config", path, "domains", strings.Join(cfg.DomainList.Names(), " "))
@@ -354,6 +436,9 @@ func restartOnly(old, new *config.Config) []string {
 	var keys []string
 	if old.Listen != new.Listen {
 		keys = append(keys, "listen")
+	}
+	if old.StateDir != new.StateDir {
+		keys = append(keys, "state_dir")
 	}
 	if old.Cache.Dir != new.Cache.Dir {
 		keys = append(keys, "cache.dir")
@@ -380,6 +465,23 @@ func restartOnly(old, new *config.Config) []string {
 	return keys
 }
 
+// keepRestartOnly sets in next, a reloaded configuration, the running
+// values of the settings that take a restart, so that none of them is
+// half applied: a reload that changed state_dir made a new self-signed CA
+// for readers, and one that changed tls.mode to "acme" failed every
+// handshake. The certificate files of tls.mode "files" are reloaded.
+func keepRestartOnly(running, next *config.Config) {
+	next.Listen, next.HTTPListen, next.StateDir = running.Listen, running.HTTPListen, running.StateDir
+	next.AdminListen, next.AdminPprof = running.AdminListen, running.AdminPprof
+	if next.TLS.Mode != running.TLS.Mode {
+		next.TLS = running.TLS
+	}
+	next.ACME = running.ACME
+	next.Cache.Dir, next.Cache.MaxSize, next.Cache.MaxObject, next.Cache.Memory = running.Cache.Dir, running.Cache.MaxSize, running.Cache.MaxObject, running.Cache.Memory
+	next.Cache.Warm, next.Cache.WarmEvery, next.Cache.WarmMaxItems = running.Cache.Warm, running.Cache.WarmEvery, running.Cache.WarmMaxItems
+	next.Cache.WarmPaths, next.Cache.WarmFeeds = running.Cache.WarmPaths, running.Cache.WarmFeeds
+}
+
 // shared holds what lives across reloads: the cache, the metrics, the
 // certificate manager, the live domain set, the demo origin and the logger.
 type shared struct {
@@ -391,6 +493,7 @@ type shared struct {
 	relayNames atomic.Pointer[nameSet] // enrolled relays' domains
 	demoOrigin *fakeorigin.Server
 	log        *slog.Logger
+	level      *slog.LevelVar // log_level, set on reload
 }
 
 // nameSet is an immutable set of domain names.
