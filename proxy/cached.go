@@ -104,6 +104,9 @@ func (e *Edge) serveCached(w http.ResponseWriter, r *http.Request, req *request)
 // is reached (OriginRate, OriginFetches): then a stale copy stands in, or
 // the reader is asked to retry.
 func (e *Edge) fetch(w http.ResponseWriter, r *http.Request, req *request) {
+	if r.Context().Err() != nil {
+		return // the reader is gone (an HTTP/2 stream reset at once): no slot, no token
+	}
 	if !e.startFetch() {
 		if req.entry != nil && e.serveEntry(w, r, req.entry, cacheStale) {
 			return

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -39,6 +40,10 @@ type Options struct {
 	// whole body. Bodies passed through untouched (media) are bounded by
 	// the reader once their headers are in.
 	Timeout time.Duration
+	// WriteStall is how long a write to a reader may make no progress
+	// before the response is abandoned (default DefaultWriteStall): see
+	// stallWriter.
+	WriteStall time.Duration
 	// MaxBody is the largest decoded origin body the edge rewrites.
 	MaxBody int64
 	// UserAgent is sent to the origin instead of the reader's.
@@ -117,6 +122,9 @@ func New(opts Options) (*Edge, error) {
 	if opts.MaxBody <= 0 {
 		opts.MaxBody = DefaultMaxBody
 	}
+	if opts.WriteStall <= 0 {
+		opts.WriteStall = DefaultWriteStall
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -178,11 +186,15 @@ type request struct {
 	deadline       *time.Timer // bounds the fetch (Options.Timeout); stopped for a body passed through
 	endFetch       func()      // frees the fetch's slot (OriginFetches); safe to call twice
 
-	in      *http.Request // the reader's request
-	key     string        // cache key; "" when the cache is not used
-	entry   *cache.Entry  // a cached copy to revalidate, or to serve if the origin fails
-	noStore bool          // the response must not be stored
-	xhr     bool          // a script's request (X-Requested-With): cached apart from pages
+	in  *http.Request // the reader's request
+	out *stallWriter  // the reader's response; nil for a background fetch
+	// streaming is set once a rewritten body streams to out: a timeout
+	// then cuts it short.
+	streaming atomic.Bool
+	key       string       // cache key; "" when the cache is not used
+	entry     *cache.Entry // a cached copy to revalidate, or to serve if the origin fails
+	noStore   bool         // the response must not be stored
+	xhr       bool         // a script's request (X-Requested-With): cached apart from pages
 }
 
 // errOriginTimeout ends an origin fetch that took longer than
@@ -198,7 +210,10 @@ func requestFrom(ctx context.Context) *request {
 
 // ServeHTTP admits, maps and proxies one reader request.
 func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	req := e.prepare(w, r)
+	sw := newStallWriter(w, e.opts.WriteStall)
+	defer sw.finish()
+	w = sw
+	req := e.prepare(sw, r)
 	if req == nil {
 		return
 	}
@@ -217,7 +232,7 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // response is written: a handler goroutine's stack grows by copying.
 //
 //go:noinline
-func (e *Edge) prepare(w http.ResponseWriter, r *http.Request) *request {
+func (e *Edge) prepare(w *stallWriter, r *http.Request) *request {
 	host, status, why := e.admit(r)
 	if status != 0 {
 		e.refuse(w, status, why)
@@ -242,7 +257,7 @@ func (e *Edge) prepare(w http.ResponseWriter, r *http.Request) *request {
 		e.writeErrorPage(w, http.StatusNotFound, func(m messages) string { return m.NotFound })
 		return nil
 	}
-	return &request{target: target, mirrorHost: host, acceptEncoding: r.Header.Get("Accept-Encoding")}
+	return &request{target: target, mirrorHost: host, acceptEncoding: r.Header.Get("Accept-Encoding"), out: w}
 }
 
 // forward proxies one request to the origin.
@@ -252,8 +267,14 @@ func (e *Edge) forward(w http.ResponseWriter, r *http.Request, req *request) {
 	req.cancel = cancel
 	req.in = r
 	// The whole fetch is bounded from here: a reader's upload trickling
-	// in, the wait for the origin's headers and the rewritten body alike.
-	req.deadline = time.AfterFunc(e.opts.Timeout, func() { cancel(errOriginTimeout) })
+	// in, the wait for the origin's headers and the rewritten body alike,
+	// even when the reader has stopped reading it.
+	req.deadline = time.AfterFunc(e.opts.Timeout, func() {
+		cancel(errOriginTimeout)
+		if req.streaming.Load() {
+			req.out.abort() // else the error handler answers, perhaps with a stale copy
+		}
+	})
 	e.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, requestKey{}, req)))
 	req.deadline.Stop()
 }

@@ -84,7 +84,18 @@ func (e *Edge) modifyResponse(resp *http.Response) error {
 	if store {
 		cw = e.opts.Cache.Create(meta)
 	}
-	return e.rewriteBody(resp, kind, doc, req.acceptEncoding, cw)
+	if err := e.rewriteBody(resp, kind, doc, req.acceptEncoding, cw); err != nil {
+		return err
+	}
+	if req.out != nil {
+		// The timer may have fired already: then nobody else cuts the
+		// body short. Both may do it; once is enough, twice is harmless.
+		req.streaming.Store(true)
+		if errors.Is(context.Cause(resp.Request.Context()), errOriginTimeout) {
+			req.out.abort()
+		}
+	}
+	return nil
 }
 
 // answerFromCache decides, for a request that revalidates a cached entry,
