@@ -77,7 +77,7 @@ func runKeygen(args []string, stdout, stderr io.Writer) int {
 		return failure(stderr, "keygen", err)
 	}
 	if password == "" {
-		fmt.Fprintf(stderr, "zerkalo keygen: warning: %s is not encrypted; keep it readable only by the edge (it is mode 0600)\n", keyPath)
+		fmt.Fprintf(stderr, "zerkalo keygen: warning: %s is not encrypted (mode 0600): fine for an edge key the edge loads unattended; a root key belongs on an offline machine, or encrypted with --password-file\n", keyPath)
 	}
 	fmt.Fprintf(stdout, "wrote %s (private, keep it secret) and %s\n", keyPath, pubPath)
 	fmt.Fprintf(stdout, "key ID %s, public key %s\n", k.ID(), k.Public())
@@ -252,7 +252,7 @@ func newKeysFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
 func parseFlagsAndFile(fs *flag.FlagSet, args []string, stdout io.Writer) (file string, done bool, code int) {
 	var files []string
 	for {
-		err := fs.Parse(args)
+		err := parseOnce(fs, args)
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stdout)
 			fs.Usage()

@@ -100,9 +100,23 @@ func versionString() string {
 	return "(devel)"
 }
 
+// parseOnce parses args into fs. The flag package prints the usage
+// itself, to fs's output, on -help as well as on errors; here it prints
+// it only on errors, so that the caller prints -help's once, to stdout.
+func parseOnce(fs *flag.FlagSet, args []string) error {
+	usage := fs.Usage
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.Usage = usage
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fs.Usage()
+	}
+	return err
+}
+
 // parseFlags parses a subcommand's flags; help is not an error.
 func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (done bool, code int) {
-	err := fs.Parse(args)
+	err := parseOnce(fs, args)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		fs.SetOutput(stdout)

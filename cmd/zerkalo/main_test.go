@@ -84,6 +84,18 @@ func TestCommandLine(t *testing.T) {
 	}
 }
 
+// TestHelpOnce: --help prints a command's usage once, to standard output,
+// and nothing to standard error (the flag package prints it too, to its
+// output, unless told not to).
+func TestHelpOnce(t *testing.T) {
+	for _, cmd := range []string{"serve", "relay", "invite", "revoke", "keygen", "certify", "sign", "verify"} {
+		stdout, stderr, code := zerkalo(t, cmd, "--help")
+		if code != 0 || stderr != "" || strings.Count(stdout, "Usage") != 1 {
+			t.Errorf("%s --help: exit %d, %d usages on stdout, stderr %q", cmd, code, strings.Count(stdout, "Usage"), stderr)
+		}
+	}
+}
+
 func TestCheckReportsFileAndLine(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "zerkalo.toml")
