@@ -324,3 +324,25 @@ func TestRelayInFrontOfServe(t *testing.T) {
 	}
 	e.stop(t)
 }
+
+// TestRelaysLearnPublishedDomainsOnly: an enrolled relay is told only the
+// mirror domains the operator publishes (mirrors.publish_domains), since
+// its proxy face lists them in a PAC file anyone can fetch.
+func TestRelaysLearnPublishedDomainsOnly(t *testing.T) {
+	conf := strings.Replace(demoConf, `domains = ["mirror.test"]`, `domains = ["mirror.test", "hidden.test"]`, 1) + "[mirrors]\npublish_domains = 1\n"
+	e, path := startDemoEdge(t, conf)
+	token, stderr, code := zerkalo(t, "invite", "--config", path, "--domain", "relay.test", "--edge", e.addr, "--mirror", "mirror.test")
+	if code != 0 {
+		t.Fatalf("invite: exit %d: %s", code, stderr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	en, err := enroll.Enroll(ctx, strings.TrimSpace(token), e.addr, false)
+	if err != nil {
+		t.Fatalf("enroll: %v\n%s", err, e.allLogs())
+	}
+	if !slices.Equal(en.Mirrors, []string{"mirror.test"}) {
+		t.Errorf("the relay was told %v, want only the published mirror.test", en.Mirrors)
+	}
+	e.stop(t)
+}

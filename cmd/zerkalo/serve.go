@@ -609,7 +609,10 @@ func build(cfg *config.Config, sh *shared) (*edgeState, error) {
 	mirrors.Relays = sh.relays.Public
 	local := http.NewServeMux()
 	local.Handle(proxy.MirrorsPath, mirrors)
-	enrollment := sh.relays.Handler(func() []string { return live.Active(time.Now()) })
+	// Relays learn only the domains the mirror list publishes: a relay's
+	// proxy face hands them to anyone in its PAC file, and its volunteer
+	// is not the operator.
+	enrollment := sh.relays.Handler(mirrors.Own)
 	local.Handle(enroll.Path, enrollment)
 	local.Handle(enroll.Path+"/", enrollment)
 	edge, err := proxy.New(proxy.Options{
