@@ -47,7 +47,7 @@ func (e *Edge) cacheable(r *http.Request, req *request) bool {
 const xhrKey = "#xhr"
 
 // lookup finds the entry for key: a host-independent one, else the one
-// stored for this mirror host (feeds, whose links are absolute).
+// stored for this mirror host (feeds, whose links are absolute; siteHost).
 func (e *Edge) lookup(key, mirrorHost string) (*cache.Entry, cache.State) {
 	now := time.Now()
 	if entry, state := e.opts.Cache.Lookup(key, "", now); state != cache.Miss {
@@ -65,7 +65,7 @@ func (e *Edge) serveCached(w http.ResponseWriter, r *http.Request, req *request)
 		req.xhr = true
 		req.key += xhrKey
 	}
-	entry, state := e.lookup(req.key, req.mirrorHost)
+	entry, state := e.lookup(req.key, req.siteHost)
 	switch state {
 	case cache.Fresh:
 		if e.serveEntry(w, r, entry, cacheHit) {
@@ -92,7 +92,7 @@ func (e *Edge) serveCached(w http.ResponseWriter, r *http.Request, req *request)
 		return
 	}
 	// Another reader's fetch of this key has finished: use what it stored.
-	if entry, state := e.lookup(req.key, req.mirrorHost); state == cache.Fresh || state == cache.Stale {
+	if entry, state := e.lookup(req.key, req.siteHost); state == cache.Fresh || state == cache.Stale {
 		if e.serveEntry(w, r, entry, cacheHit) {
 			return
 		}
@@ -380,7 +380,7 @@ func (e *Edge) revalidateInBackground(req *request, entry *cache.Entry) {
 			return
 		}
 		// A new body is stored with the copy browsers take, made on the way in.
-		bgReq := &request{target: req.target, mirrorHost: req.mirrorHost, key: req.key, entry: entry, acceptEncoding: "br", xhr: req.xhr}
+		bgReq := &request{target: req.target, mirrorHost: req.mirrorHost, siteHost: req.siteHost, key: req.key, entry: entry, acceptEncoding: "br", xhr: req.xhr}
 		e.group.Do(e.bgCtx, req.key, func() error {
 			e.fetch(discardResponse{}, r, bgReq)
 			return nil

@@ -181,6 +181,7 @@ func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 type request struct {
 	target         *url.URL // the origin URL
 	mirrorHost     string   // the mirror host the reader asked for
+	siteHost       string   // mirrorHost as the reader's absolute links name it (see siteHost)
 	acceptEncoding string   // the reader's Accept-Encoding
 	cancel         context.CancelCauseFunc
 	deadline       *time.Timer // bounds the fetch (Options.Timeout); stopped for a body passed through
@@ -257,7 +258,7 @@ func (e *Edge) prepare(w *stallWriter, r *http.Request) *request {
 		e.writeErrorPage(w, http.StatusNotFound, func(m messages) string { return m.NotFound })
 		return nil
 	}
-	return &request{target: target, mirrorHost: host, acceptEncoding: r.Header.Get("Accept-Encoding"), out: w}
+	return &request{target: target, mirrorHost: host, siteHost: siteHost(r, host), acceptEncoding: r.Header.Get("Accept-Encoding"), out: w}
 }
 
 // forward proxies one request to the origin.
@@ -304,6 +305,26 @@ func (e *Edge) admit(r *http.Request) (host string, status int, why string) {
 		return "", http.StatusNotFound, "service workers are not served by this mirror"
 	}
 	return host, 0, ""
+}
+
+// siteHost returns the mirror host as absolute links (feeds, sitemaps)
+// must name it for the reader of r: with the port, when the reader came
+// to one other than 443 that this server listens on (a test or demo edge
+// on :8443). A port the server does not listen on is ignored, so that
+// Host headers cannot make a cache variant per port number.
+func siteHost(r *http.Request, host string) string {
+	_, port, err := net.SplitHostPort(r.Host)
+	if err != nil || port == "443" {
+		return host
+	}
+	local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok {
+		return host
+	}
+	if _, lport, err := net.SplitHostPort(local.String()); err != nil || lport != port {
+		return host
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // mirrorHost returns the lower-cased host of a Host header, without port

@@ -518,6 +518,30 @@ func TestHostileFeedHost(t *testing.T) {
 	}
 }
 
+// TestFeedLinksKeepThePort: a feed read on an edge listening on another
+// port than 443 (a demo on :8443) links with that port, or every link
+// of the feed would lead to port 443; a port in Host the edge does not
+// listen on is ignored (no cache variant per made-up port).
+func TestFeedLinksKeepThePort(t *testing.T) {
+	te, _ := hostileEdge(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/rss+xml")
+		w.Header().Set("Cache-Control", "max-age=300")
+		io.WriteString(w, `<?xml version="1.0"?><rss><channel><link>https://www.rferl.org/a/1.html</link></channel></rss>`)
+	}), withCache(t))
+	_, port, _ := net.SplitHostPort(te.server.Listener.Addr().String())
+	for _, tc := range []struct{ host, want string }{
+		{mirrorName + ":" + port, "https://" + mirrorName + ":" + port + "/a/1.html"},
+		{mirrorName + ":1", "https://" + mirrorName + "/a/1.html"},
+		{mirrorName, "https://" + mirrorName + "/a/1.html"},
+		{mirrorName + ":" + port, "https://" + mirrorName + ":" + port + "/a/1.html"}, // from the cache now
+	} {
+		answer := te.rawExchange(t, "GET /api/ HTTP/1.1\r\nHost: "+tc.host+"\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n")
+		if !strings.Contains(answer, "<link>"+tc.want+"</link>") {
+			t.Errorf("Host %s: want a link to %s in %q", tc.host, tc.want, answer)
+		}
+	}
+}
+
 // TestHostileCacheKeyForwardedHeaders: the edge forwards Accept,
 // Accept-Language and X-Requested-With to the origin on cacheable
 // requests but keys the cache on the URL alone. An origin that answers

@@ -58,8 +58,8 @@ func (e *Edge) modifyResponse(resp *http.Response) error {
 	kind := rewrite.KindOf(h.Get("Content-Type"))
 	variant := ""
 	if kind == rewrite.KindFeed {
-		doc.Absolute = "https://" + req.mirrorHost
-		variant = req.mirrorHost
+		doc.Absolute = "https://" + req.siteHost
+		variant = req.siteHost
 		addVary(h, "Host")
 	}
 	if req.key != "" {
@@ -111,7 +111,7 @@ func (e *Edge) answerFromCache(req *request, resp *http.Response) error {
 		if err := e.opts.Cache.Refresh(req.entry, meta); err != nil {
 			e.log.Warn("cache refresh failed", "err", err)
 		}
-		if fresh, state := e.lookup(req.key, req.mirrorHost); state == cache.Fresh {
+		if fresh, state := e.lookup(req.key, req.siteHost); state == cache.Fresh {
 			return &serveFromCache{entry: fresh, state: cacheRevalidated}
 		}
 		return &serveFromCache{entry: req.entry, state: cacheRevalidated}
