@@ -430,6 +430,49 @@ func TestInstallRelay(t *testing.T) {
 	checkFile(t, filepath.Join(root, "etc/systemd/system/zerkalo-relay.service"), 0o644, "zerkalo-relay.service")
 }
 
+// TestInstallRelayInvite: --invite puts the invitation into relay.env,
+// readable by root only; installing again (an upgrade) keeps it.
+func TestInstallRelayInvite(t *testing.T) {
+	root := t.TempDir()
+	path := filepath.Join(root, "etc/zerkalo/relay.env")
+	install(t, root, "--relay", "edge.example.org:443", "--invite", "zk1.abc-DEF_1.sig", stub(t))
+	install(t, root, "--relay", "edge.example.org:443", stub(t))
+	env, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(env), "\nZERKALO_INVITE=zk1.abc-DEF_1.sig\n") || !strings.Contains(string(env), "\nZERKALO_EDGE=edge.example.org:443\n") {
+		t.Errorf("relay.env after a second install = %q", env)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("relay.env: %v, mode %v, want 0600", err, fi.Mode().Perm())
+	}
+}
+
+// TestInstallStaleBinary: a ./zerkalo older than the checkout's sources
+// (built before a "git pull") is not reinstalled: without Go the script
+// says so and stops.
+func TestInstallStaleBinary(t *testing.T) {
+	script, err := filepath.Abs("install.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	old := filepath.Join(dir, "zerkalo")
+	if err := os.WriteFile(old, []byte("#!/bin/sh\necho old\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	long := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := os.Chtimes(old, long, long); err != nil {
+		t.Fatal(err)
+	}
+	noGo := "PATH=/usr/bin:/bin" // sh, find, sed; no go
+	out, err := command(t, dir, []string{"DESTDIR=" + t.TempDir(), noGo}, "sh", script)
+	if err == nil || !strings.Contains(out, "older than the sources") {
+		t.Errorf("install.sh with a stale ./zerkalo and no Go: %v\n%s", err, out)
+	}
+}
+
 func TestInstallErrors(t *testing.T) {
 	script, err := filepath.Abs("install.sh")
 	if err != nil {
@@ -443,9 +486,12 @@ func TestInstallErrors(t *testing.T) {
 	}{
 		{"bad relay edge", []string{"--relay", "edge; rm -rf /", bin}, "not a host:port"},
 		{"empty relay edge", []string{"--relay=", bin}, "not a host:port"},
+		{"relay edge of two lines", []string{"--relay", "edge.example.org:443\nZERKALO_INVITE=zk1.x.y", bin}, "not a host:port"},
 		{"missing binary", []string{filepath.Join(t.TempDir(), "nope")}, "not a readable file"},
 		{"unknown option", []string{"--frobnicate", bin}, "unknown option"},
 		{"two binaries", []string{bin, bin}, "more than one binary"},
+		{"invite without relay", []string{"--invite", "zk1.abc.def", bin}, "--invite goes with --relay"},
+		{"bad invite", []string{"--relay", "edge.example.org:443", "--invite", "zk1.x\nZERKALO_EDGE=evil:443", bin}, "not an invitation token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,21 +2,27 @@
 # install.sh installs a Zerkalo edge (or relay) as a systemd service.
 #
 # Usage:
-#   deploy/install.sh [--dry-run] [--relay EDGE] [BINARY]
+#   deploy/install.sh [--dry-run] [--relay EDGE [--invite TOKEN]] [BINARY]
 #
 # BINARY is the zerkalo binary to install; without it the script uses
-# ./zerkalo, or builds one with "go build" from the checkout it lives in.
+# ./zerkalo, or builds one with "go build" from the checkout it lives in
+# (it also builds when ./zerkalo is older than the checkout's sources, and
+# stops if it cannot: an upgrade must not reinstall the old binary).
 # It then lays out /etc/zerkalo, installs the systemd units and the QUIC
 # sysctl drop-in, and enables and starts the edge (zerkalo.service), or
 # with --relay the relay for EDGE (zerkalo-relay.service).
 #
 # It is safe to run twice: a file whose content is already right is left
 # alone, and an existing /etc/zerkalo/zerkalo.toml is never overwritten
-# (relay.env is rewritten from --relay). Run it again after building a new
-# binary to upgrade.
+# (relay.env is rewritten from --relay, keeping an invitation already in
+# it). Run it again after building a new binary to upgrade.
 #
-#   --dry-run    print what would be done, change nothing
-#   --relay EDGE set up a relay for the edge EDGE (host:port) instead of an edge
+#   --dry-run      print what would be done, change nothing
+#   --relay EDGE   set up a relay for the edge EDGE (host:port) instead of an edge
+#   --invite TOKEN the operator's invitation for the relay (zk1.…), kept in
+#                  relay.env for its first start; without it (and without
+#                  an enrollment from before) the relay is enabled, not
+#                  started, until ZERKALO_INVITE is put into relay.env
 #
 # DESTDIR=/some/root installs under that root (for packaging and tests);
 # systemctl and sysctl are then not run, and neither are they when systemd
@@ -28,6 +34,7 @@ prefix=/usr/local
 dry_run=false
 relay=false
 relay_edge=
+invite=
 binary=
 
 usage() {
@@ -47,6 +54,12 @@ while [ $# -gt 0 ]; do
 		relay=true
 		relay_edge=${1#--relay=}
 		;;
+	--invite)
+		[ $# -ge 2 ] || { echo "install.sh: --invite needs the invitation token" >&2; exit 2; }
+		invite=$2
+		shift
+		;;
+	--invite=*) invite=${1#--invite=} ;;
 	-h | --help) usage; exit 0 ;;
 	-*) echo "install.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
 	*)
@@ -57,8 +70,30 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-if $relay && ! printf '%s\n' "$relay_edge" | grep -q '^[][A-Za-z0-9.:_-]\{1,\}$'; then
+# Whole-value checks (case, not grep, which would pass a value whose
+# first line is fine): these values go into relay.env, one per line.
+case $relay_edge in
+*[!][A-Za-z0-9.:_-]*) edge_ok=false ;;
+?*) edge_ok=true ;;
+*) edge_ok=false ;;
+esac
+if $relay && ! $edge_ok; then
 	echo "install.sh: --relay '$relay_edge': not a host:port" >&2
+	exit 2
+fi
+if [ -n "$invite" ] && ! $relay; then
+	echo "install.sh: --invite goes with --relay" >&2
+	exit 2
+fi
+case $invite in
+"" | zk1.*) ;;
+*) invite_bad=true ;;
+esac
+case $invite in
+*[!A-Za-z0-9._-]* | zk1.) invite_bad=true ;;
+esac
+if [ "${invite_bad:-false}" = true ]; then
+	echo "install.sh: --invite: not an invitation token (zk1.…)" >&2
 	exit 2
 fi
 
@@ -124,6 +159,15 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 if [ -z "$binary" ] && [ -f ./zerkalo ] && [ ! -d ./zerkalo ]; then
 	binary=./zerkalo
+	# After "git pull", ./zerkalo is the old version: build instead.
+	if [ -f "$src/../go.mod" ] && [ -n "$(find "$src/.." -name '*.go' -newer ./zerkalo 2>/dev/null | head -n 1)" ]; then
+		command -v go >/dev/null 2>&1 || {
+			echo "install.sh: ./zerkalo is older than the sources: rebuild it (go build -o zerkalo ./cmd/zerkalo) or remove it" >&2
+			exit 2
+		}
+		say "ignoring   ./zerkalo (older than the sources)"
+		binary=
+	fi
 fi
 if [ -z "$binary" ]; then
 	if ! command -v go >/dev/null 2>&1 || [ ! -f "$src/../go.mod" ]; then
@@ -150,8 +194,17 @@ if ! $relay; then
 	put_new "$src/zerkalo.example.toml" 644 "$root/etc/zerkalo/zerkalo.toml"
 else
 	unit=zerkalo-relay.service
+	env=$root/etc/zerkalo/relay.env
+	if [ -z "$invite" ] && [ -f "$env" ]; then
+		invite=$(sed -n 's/^ZERKALO_INVITE=//p' "$env" | tail -n 1)
+	fi
 	printf '# The edge this relay passes readers through to.\nZERKALO_EDGE=%s\n' "$relay_edge" >"$tmp/relay.env"
-	put "$tmp/relay.env" 644 "$root/etc/zerkalo/relay.env"
+	if [ -n "$invite" ]; then
+		printf '# The invitation, for the first start only (single use).\nZERKALO_INVITE=%s\n' "$invite" >>"$tmp/relay.env"
+	fi
+	# Root's only: an invitation is a secret until used (systemd reads
+	# the file before it drops privileges).
+	put "$tmp/relay.env" 600 "$env"
 fi
 
 if [ -n "$root" ]; then
@@ -168,6 +221,12 @@ run sysctl --quiet --system
 if $changed; then
 	# A new binary or unit takes effect now, if the service was running.
 	run systemctl try-restart zerkalo.service zerkalo-relay.service
+fi
+if $relay && [ -z "$invite" ] && [ ! -e /var/lib/zerkalo-relay/enrollment.json ] && [ ! -e /var/lib/private/zerkalo-relay/enrollment.json ]; then
+	# Not enrolled, and nothing to enroll with: it would only fail.
+	run systemctl enable "$unit"
+	say "enabled    $unit, not started: put ZERKALO_INVITE=zk1.… (from the edge's operator) into /etc/zerkalo/relay.env, then: systemctl start $unit"
+	exit 0
 fi
 run systemctl enable --now "$unit"
 $dry_run || say "started    $unit: see systemctl status $unit; journalctl -u $unit"
