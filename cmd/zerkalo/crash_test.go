@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -537,14 +536,7 @@ func startCrashEdge(t *testing.T, dir string) *crashProc {
 	}()
 	t.Cleanup(func() { cmd.Process.Kill(); <-e.exited })
 	e.addr = waitForLog(t, e.logs, regexp.MustCompile(`msg=serving listen=(\S+)`))
-	caPEM, err := os.ReadFile(filepath.Join(dir, "state", "selfsigned-ca.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.pool = x509.NewCertPool()
-	if !e.pool.AppendCertsFromPEM(caPEM) {
-		t.Fatal("no CA certificate in selfsigned-ca.pem")
-	}
+	e.pool = selfSignedPool(t, filepath.Join(dir, "state"))
 	return e
 }
 

@@ -95,12 +95,7 @@ warm = false
 	}()
 	e.addr = e.findLog(t, regexp.MustCompile(`msg=serving listen=(\S+)`))
 	admin = e.findLog(t, regexp.MustCompile(`msg="serving admin endpoints" listen=(\S+)`))
-	caPEM, err := os.ReadFile(filepath.Join(dir, "state", "selfsigned-ca.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.pool = x509.NewCertPool()
-	e.pool.AppendCertsFromPEM(caPEM)
+	e.pool = selfSignedPool(t, filepath.Join(dir, "state"))
 	return e, admin
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -53,14 +52,7 @@ func startServe(t *testing.T, path string) *lifeProc {
 		}
 	})
 	e.addr = waitForLog(t, e.logs, regexp.MustCompile(`msg=serving listen=(\S+)`))
-	caPEM, err := os.ReadFile(filepath.Join(filepath.Dir(path), "state", "selfsigned-ca.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.pool = x509.NewCertPool()
-	if !e.pool.AppendCertsFromPEM(caPEM) {
-		t.Fatal("no CA certificate in selfsigned-ca.pem")
-	}
+	e.pool = selfSignedPool(t, filepath.Join(filepath.Dir(path), "state"))
 	return e
 }
 

@@ -185,14 +185,7 @@ func startDemoEdgeEnv(t *testing.T, conf string, env []string) (*edgeProcess, st
 		close(e.logs)
 	}()
 	e.addr = waitForLog(t, e.logs, regexp.MustCompile(`msg=serving listen=(\S+)`))
-	caPEM, err := os.ReadFile(filepath.Join(dir, "state", "selfsigned-ca.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.pool = x509.NewCertPool()
-	if !e.pool.AppendCertsFromPEM(caPEM) {
-		t.Fatal("no CA certificate in selfsigned-ca.pem")
-	}
+	e.pool = selfSignedPool(t, filepath.Join(dir, "state"))
 	return e, path
 }
 
@@ -224,6 +217,21 @@ func (e *edgeProcess) stop(t *testing.T) {
 	case <-time.After(25 * time.Second):
 		t.Error("edge did not stop within 25 s of SIGTERM")
 	}
+}
+
+// selfSignedPool returns a pool holding the edge's own CA from its state
+// folder (tls.mode = "self-signed").
+func selfSignedPool(t *testing.T, stateDir string) *x509.CertPool {
+	t.Helper()
+	caPEM, err := os.ReadFile(filepath.Join(stateDir, "selfsigned-ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		t.Fatal("no CA certificate in selfsigned-ca.pem")
+	}
+	return pool
 }
 
 const demoConf = `listen = "127.0.0.1:0"
