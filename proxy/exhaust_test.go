@@ -20,6 +20,7 @@ import (
 	"os"
 
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -292,6 +293,33 @@ func TestExhaustH2ZeroWindowMiss(t *testing.T) {
 	got := statusWithin(t, addr, pool, "GET /a/other.html HTTP/1.1\r\nHost: mirror.test\r\n\r\n", 3*time.Second)
 	if !strings.Contains(got, " 200 ") {
 		t.Errorf("a miss 2 s after origin.timeout of 4 stalled streams (max_fetches 4): %q, want 200", got)
+	}
+}
+
+// TestSteadyStreamsNotCut: the write deadline counts only the time a
+// write is blocked. A body the origin sends slowly (an audio stream, its
+// length known, so the edge writes it piece by piece without flushing)
+// outlasts the stall time five times over and arrives whole, over
+// HTTP/1.1 and HTTP/2.
+func TestSteadyStreamsNotCut(t *testing.T) {
+	piece := strings.Repeat("a", 1000)
+	te, _ := hostileEdge(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "audio/mpeg")
+		w.Header().Set("Content-Length", strconv.Itoa(40*len(piece))) // the edge does not flush, then
+		for range 40 {                                                // 1 s in all, five times the stall time
+			io.WriteString(w, piece)
+			w.(http.Flusher).Flush()
+			time.Sleep(25 * time.Millisecond)
+		}
+	}), func(o *Options) { o.WriteStall = 200 * time.Millisecond })
+	for _, proto := range []string{"h2", "http/1.1"} {
+		te.client.Transport.(*http.Transport).TLSClientConfig.NextProtos = []string{proto}
+		te.client.Transport.(*http.Transport).ForceAttemptHTTP2 = proto == "h2"
+		te.client.CloseIdleConnections()
+		resp, body := te.get(t, "/_z/gdb.rferl.org/live.mp3")
+		if resp.StatusCode != 200 || len(body) != 40*len(piece) {
+			t.Errorf("%s: a stream sent over 1 s with a 200 ms write stall: status %d, %d of %d bytes", proto, resp.StatusCode, len(body), 40*len(piece))
+		}
 	}
 }
 

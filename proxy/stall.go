@@ -10,28 +10,35 @@ import (
 // (Options.WriteStall) when Options leaves it zero.
 const DefaultWriteStall = 30 * time.Second
 
-// stallChunk is the most bytes given to the connection per write
-// deadline: a reader must take a chunk within WriteStall, about 2 KB/s at
-// the default, far below any link a page is read over.
+// stallChunk is the most bytes handed to the connection at once: a large
+// write is cut into pieces, so that each piece, not the whole body, must
+// go out within the stall time (64 KB in 30 s: about 2 KB/s, far below
+// any link a page is read over).
 const stallChunk = 64 << 10
 
 // stallWriter bounds every write to the reader: a reader who stops
 // reading (a full TCP window, an HTTP/2 or HTTP/3 stream whose flow
 // control window stays shut) makes the write fail after the stall time,
 // so the handler, its origin fetch slot, an open cache file and the
-// goroutines behind them are let go. A reader who reads slowly but
-// steadily is never cut: the deadline moves on with every chunk.
+// goroutines behind them are let go. Only the time a write is blocked
+// counts: a slow but steady reader, an hour of video or a body the origin
+// sends slowly is never cut.
 //
 // The deadline is set when the writer is made, so that a response with
 // no body (a 304) and net/http's final flush after the handler are
-// bounded too, and at most every stallChunk bytes after that.
+// bounded too. A write then moves it on only if a quarter of the stall
+// time has passed since it was last set, so that a hit, over in
+// microseconds, sets it once: over HTTP/2 each setting is a message to
+// the connection's goroutine and a timer.
 type stallWriter struct {
 	http.ResponseWriter
 	rc    http.ResponseController // a value: one allocation less per request
 	stall time.Duration
+	set   time.Time // when the deadline was last moved on
 
-	mu   sync.Mutex // abort against the handler's end
-	done bool
+	mu      sync.Mutex // abort against extend and the handler's end
+	aborted bool       // the deadline stays in the past
+	done    bool
 }
 
 func newStallWriter(w http.ResponseWriter, stall time.Duration) *stallWriter {
@@ -40,34 +47,44 @@ func newStallWriter(w http.ResponseWriter, stall time.Duration) *stallWriter {
 	return s
 }
 
-// extend moves the write deadline to stall from now. Writers that cannot
-// take a deadline (a test's recorder) are written without one.
+// extend moves the write deadline to stall from now, unless the response
+// was aborted. Writers that cannot take a deadline (a test's recorder)
+// are written without one.
 func (s *stallWriter) extend() {
-	s.rc.SetWriteDeadline(time.Now().Add(s.stall))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.aborted {
+		return
+	}
+	s.set = time.Now()
+	s.rc.SetWriteDeadline(s.set.Add(s.stall))
+}
+
+// progress moves the deadline on before a write if it is getting near.
+func (s *stallWriter) progress() {
+	if time.Since(s.set) > s.stall/4 {
+		s.extend()
+	}
 }
 
 func (s *stallWriter) Write(p []byte) (int, error) {
-	if len(p) <= stallChunk {
-		return s.ResponseWriter.Write(p) // the deadline set at the start or the last chunk
-	}
 	written := 0
 	for len(p) > 0 {
+		s.progress()
 		n, err := s.ResponseWriter.Write(p[:min(len(p), stallChunk)])
 		written += n
 		if err != nil {
 			return written, err
 		}
 		p = p[n:]
-		s.extend()
 	}
 	return written, nil
 }
 
-// Flush pushes buffered bytes out and, since a flush is a sign of a body
-// still streaming, moves the deadline on.
+// Flush pushes buffered bytes out, within the deadline like a write.
 func (s *stallWriter) Flush() {
+	s.progress()
 	s.rc.Flush()
-	s.extend()
 }
 
 // abort makes the writes to the reader fail now (the fetch timed out),
@@ -76,6 +93,7 @@ func (s *stallWriter) abort() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.done {
+		s.aborted = true
 		s.rc.SetWriteDeadline(time.Now())
 	}
 }
