@@ -87,14 +87,9 @@ func (e *Edge) modifyResponse(resp *http.Response) error {
 	if err := e.rewriteBody(resp, kind, doc, req.acceptEncoding, cw); err != nil {
 		return err
 	}
-	if req.out != nil {
-		// The timer may have fired already: then nobody else cuts the
-		// body short. Both may do it; once is enough, twice is harmless.
-		req.streaming.Store(true)
-		if errors.Is(context.Cause(resp.Request.Context()), errOriginTimeout) {
-			req.out.abort()
-		}
-	}
+	// From here a timeout cuts short a write of this body to a reader
+	// who is not taking it (see stallWriter.abort).
+	req.streaming.Store(req.out != nil)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package proxy
 import (
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,8 +37,9 @@ type stallWriter struct {
 	stall time.Duration
 	set   time.Time // when the deadline was last moved on
 
-	mu      sync.Mutex // abort against extend and the handler's end
-	aborted bool       // the deadline stays in the past
+	writing atomic.Bool // a write is under way (perhaps blocked)
+	mu      sync.Mutex  // abort against extend and the handler's end
+	aborted bool        // the deadline stays in the past
 	done    bool
 }
 
@@ -71,7 +73,9 @@ func (s *stallWriter) Write(p []byte) (int, error) {
 	written := 0
 	for len(p) > 0 {
 		s.progress()
+		s.writing.Store(true)
 		n, err := s.ResponseWriter.Write(p[:min(len(p), stallChunk)])
+		s.writing.Store(false)
 		written += n
 		if err != nil {
 			return written, err
@@ -87,12 +91,16 @@ func (s *stallWriter) Flush() {
 	s.rc.Flush()
 }
 
-// abort makes the writes to the reader fail now (the fetch timed out),
-// unless the handler has finished: its writer is net/http's no more.
+// abort makes a write to the reader that is under way fail now (the fetch
+// timed out while the reader was not taking the body), unless the handler
+// has finished: its writer is net/http's no more. With no write under
+// way, the timeout reaches the reader the usual way (the body ends in an
+// error, logged) and needs no abort; a write starting just after this
+// check is bounded by the stall time.
 func (s *stallWriter) abort() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.done {
+	if !s.done && s.writing.Load() {
 		s.aborted = true
 		s.rc.SetWriteDeadline(time.Now())
 	}
