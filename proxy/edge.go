@@ -215,7 +215,7 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer sw.finish()
 	w = sw
 	req := e.prepare(sw, r)
-	if req == nil {
+	if req == nil || !e.bodyWithinLimit(w, r) {
 		return
 	}
 	if e.cacheable(r, req) {
@@ -369,6 +369,25 @@ func (e *Edge) scriptRoute(r *http.Request, host string) (string, bool) {
 	return e.opts.Mapper.MirrorRoot(refHost) + r.RequestURI, true
 }
 
+// MaxRequestBody is the largest request body (a form's POST) the edge
+// passes to the origin: the mirror is no pipe for pushing uploads at the
+// origin, which would see the edge as their sender.
+const MaxRequestBody = 4 << 20
+
+// bodyWithinLimit refuses a request body declared over MaxRequestBody
+// (413) and bounds one of unknown length; it reports whether to go on.
+func (e *Edge) bodyWithinLimit(w http.ResponseWriter, r *http.Request) bool {
+	if r.Body == nil || r.Body == http.NoBody {
+		return true
+	}
+	if r.ContentLength > MaxRequestBody {
+		e.refuse(w, http.StatusRequestEntityTooLarge, "request body over 4 MiB")
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, MaxRequestBody)
+	return true
+}
+
 // refuse answers a request the edge will not proxy.
 func (e *Edge) refuse(w http.ResponseWriter, status int, why string) {
 	h := w.Header()
@@ -395,6 +414,11 @@ func (e *Edge) handleError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	var fromCache *serveFromCache
 	if errors.As(err, &fromCache) && e.serveEntry(w, in, fromCache.entry, fromCache.state) {
+		return
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		e.refuse(w, http.StatusRequestEntityTooLarge, "request body over 4 MiB")
 		return
 	}
 	timedOut := errors.Is(err, context.DeadlineExceeded) || errors.Is(context.Cause(r.Context()), errOriginTimeout)
