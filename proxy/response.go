@@ -116,24 +116,20 @@ func (e *Edge) answerFromCache(req *request, resp *http.Response) error {
 	return nil
 }
 
-// browserURL returns a URL reference as a browser reads it before
-// resolving it (WHATWG URL, for https: URLs): without leading and
-// trailing spaces and control characters, without tabs and newlines
-// anywhere, and with backslashes before the query read as slashes. So
+// browserURL returns a redirect's URL as a browser reads it before
+// resolving it (WHATWG URL, for https: URLs): rewrite.BrowserRef's
+// reading, with leading and trailing spaces and control characters gone
+// and every backslash before the query read as a slash (a Location is a
+// URL alone, with no JSON or CSS escapes around it). So
 // "/\\evil.example/x" and "/\t/evil.example/x" name the host evil.example
 // here as they do there.
 func browserURL(ref string) string {
 	ref = strings.TrimFunc(ref, func(r rune) bool { return r <= ' ' })
-	ref = dropTabsAndNewlines.Replace(ref)
 	end := strings.IndexAny(ref, "?#")
 	if end < 0 {
 		end = len(ref)
 	}
-	ref = strings.ReplaceAll(ref[:end], `\`, "/") + ref[end:]
-	if strings.HasPrefix(ref, "//") {
-		ref = "//" + strings.TrimLeft(ref, "/") // "///host/" names host too
-	}
-	return ref
+	return rewrite.BrowserRef(strings.ReplaceAll(ref[:end], `\`, "/") + ref[end:])
 }
 
 // checkRefresh removes a Refresh header that would take the reader off the
@@ -152,8 +148,6 @@ func (e *Edge) checkRefresh(base *url.URL, h http.Header) {
 	}
 	h.Set("Refresh", v[:start]+to+v[end:])
 }
-
-var dropTabsAndNewlines = strings.NewReplacer("\t", "", "\n", "", "\r", "")
 
 // foreignLocation reports whether a Location header (as browserURL reads
 // it) leaves the origin family, and returns the absolute URL it names.

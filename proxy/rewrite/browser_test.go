@@ -48,8 +48,8 @@ func TestBrowserRef(t *testing.T) {
 		{"h\nttp\r://host", "http://host"},
 	}
 	for _, tt := range tests {
-		if got := browserRef(tt.in); got != tt.want {
-			t.Errorf("browserRef(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := BrowserRef(tt.in); got != tt.want {
+			t.Errorf("BrowserRef(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

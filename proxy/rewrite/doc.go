@@ -62,21 +62,21 @@ func (d *Doc) URL(ref string) string {
 	if v == "" {
 		return ref
 	}
-	out, changed := d.url(browserRef(v))
+	out, changed := d.url(BrowserRef(v))
 	if !changed {
 		return ref // as the browser reads it, no URL to map: left as written
 	}
 	return ref[:start] + out + ref[end:]
 }
 
-// browserRef returns a URL reference as a browser reads it where it
+// BrowserRef returns a URL reference as a browser reads it where it
 // differs from a plain reading, so that what the rewriter judges and
 // writes is what the browser will fetch: tabs and newlines are dropped
 // wherever they are, and a run of two or more slashes or backslashes that
 // starts the reference, or follows "http:" or "https:", is "//" ("\/host",
-// "/\thost", "///host" and "https:\\\\host" all name host). Other
+// "/\host", "///host" and "https:\\\\host" all name host). Other
 // backslashes are left to the readers (JSON escapes, CSS escapes).
-func browserRef(v string) string {
+func BrowserRef(v string) string {
 	if strings.ContainsAny(v, "\t\n\r") {
 		v = dropTabsAndNewlines.Replace(v)
 	}

@@ -676,7 +676,7 @@ func (r *htmlRewriter) spliceURL(raw []byte, a *attr) bool {
 
 // plainValue reports whether an attribute value is the same decoded and
 // raw, needs no escaping in any quotes, and holds no tab or newline
-// (which a browser drops from a URL: see browserRef).
+// (which a browser drops from a URL: see BrowserRef).
 func plainValue(v []byte) bool {
 	if len(v) >= 32 {
 		// One vectorized IndexByte per refused byte reads a long value
@@ -696,13 +696,13 @@ func plainValue(v []byte) bool {
 var notPlain = [256]bool{'&': true, '"': true, '\'': true, 0: true, '\r': true, '\t': true, '\n': true}
 
 // hasTabOrNewline reports whether v holds a byte browsers drop from a URL
-// wherever it is (see browserRef).
+// wherever it is (see BrowserRef).
 func hasTabOrNewline(v []byte) bool {
 	return bytes.IndexByte(v, '\t') >= 0 || bytes.IndexByte(v, '\n') >= 0 || bytes.IndexByte(v, '\r') >= 0
 }
 
 // oddStart reports whether v starts (after "http:" or "https:") with
-// slashes and backslashes that browserRef reads as "//" but are not
+// slashes and backslashes that BrowserRef reads as "//" but are not
 // written so: "\\/host", "/\\host", "///host".
 func oddStart(v []byte) bool {
 	i, j := slashRun(v)

@@ -28,7 +28,7 @@ func (d *Doc) rules() *Rules {
 // classify says where a browser would fetch the URL reference ref from.
 func (d *Doc) classify(ref string) urlClass {
 	s, e := trimSpace(ref)
-	v := browserRef(ref[s:e])
+	v := BrowserRef(ref[s:e])
 	if v == "" || v[0] == '#' || v[0] == '?' {
 		return urlLocal
 	}
